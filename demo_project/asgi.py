@@ -1,0 +1,8 @@
+"""ASGI entry point of the perfkit demo."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_project.settings")
+application = get_asgi_application()

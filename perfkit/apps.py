@@ -1,0 +1,14 @@
+"""perfkit's AppConfig: registers checks and connects the pieces that need a ready registry."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class PerfkitConfig(AppConfig):
+    name = "perfkit"
+    verbose_name = "django-perfkit"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from perfkit import checks  # noqa: F401  (registers the settings checks)

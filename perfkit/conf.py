@@ -1,0 +1,212 @@
+"""perfkit's settings: one ``PERFKIT`` dict in the Django settings, read lazily.
+
+``perfkit.conf.perfkit_settings.KEY_PREFIX`` returns the user's value or the default.  The
+user's dict is read on first use and re-read after ``override_settings(PERFKIT=...)``, so tests
+can change settings freely.  Every key is declared once in ``OPTIONS`` below: its default, the
+types it accepts, what it means, and (optionally) the allowed values.  ``perfkit.checks`` reports
+unknown keys, wrong types and bad values from this same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+__all__ = ["OPTIONS", "Option", "perfkit_settings"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key of the ``PERFKIT`` dict."""
+
+    default: Any
+    types: tuple[type, ...]
+    doc: str
+    choices: tuple[Any, ...] | None = None
+    # returns an error text when the value is bad, else None
+    validate: Callable[[Any], str | None] | None = None
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be zero or a positive number"
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be a positive number"
+
+
+def _prefix(value: Any) -> str | None:
+    if not value or any(c.isspace() for c in value) or len(value) > 40:
+        return "must be 1-40 characters with no whitespace (it starts every cache key)"
+    return None
+
+
+_NUM = (int, float)
+
+OPTIONS: dict[str, Option] = {
+    # --- perfkit.cache -----------------------------------------------------------------------
+    "KEY_PREFIX": Option("pk", (str,), "Prefix of every cache key perfkit writes.", None, _prefix),
+    "CACHE_ALIAS": Option("default", (str,), "Cache alias used when `cache=` is not given."),
+    "DEFAULT_TIMEOUT": Option(
+        300,
+        _NUM,
+        "Seconds a cached value stays fresh when `timeout=` is not given.",
+        None,
+        _positive,
+    ),
+    "FAIL_MODE": Option(
+        "open",
+        (str,),
+        "`open`: a cache failure computes the value directly; `closed`: the error propagates.",
+        ("open", "closed"),
+    ),
+    "INVALIDATION": Option(
+        True, (bool,), "Connect the ORM write hooks that invalidate dependent entries."
+    ),
+    "LOCK_TIMEOUT": Option(
+        30,
+        _NUM,
+        "Seconds a single-flight lock is held at most before it expires.",
+        None,
+        _positive,
+    ),
+    "LOCK_WAIT": Option(
+        5.0,
+        _NUM,
+        "Seconds a caller waits for another caller computing the same key before computing "
+        "itself.",
+        None,
+        _non_negative,
+    ),
+    "XFETCH_BETA": Option(
+        1.0,
+        _NUM,
+        "XFetch beta: >1 refreshes earlier, <1 later, 0 turns early refresh off.",
+        None,
+        _non_negative,
+    ),
+    "ERROR_LOG_INTERVAL": Option(
+        60,
+        _NUM,
+        "Seconds between two warnings logged for the same cache error.",
+        None,
+        _non_negative,
+    ),
+    "VIEW_CACHE_HEADER": Option(
+        True, (bool,), "In DEBUG, add `X-Perfkit-Cache: hit|miss|stale` to cached views."
+    ),
+    # --- perfkit.backends --------------------------------------------------------------------
+    "BREAKER_THRESHOLD": Option(
+        1, (int,), "Consecutive failures that open a backend's circuit breaker.", None, _positive
+    ),
+    "BREAKER_COOLDOWN": Option(
+        5.0,
+        _NUM,
+        "Seconds an open circuit breaker skips the backend before probing it again.",
+        None,
+        _non_negative,
+    ),
+    # --- perfkit.testing ---------------------------------------------------------------------
+    "RECORD_MODE": Option(
+        "once",
+        (str,),
+        "Default mode of `perf_record` files.",
+        ("once", "none", "all", "overwrite", "ratchet"),
+    ),
+    "NPLUSONE_THRESHOLD": Option(
+        2,
+        (int,),
+        "Repeats of one query shape from one place that count as an N+1.",
+        None,
+        _positive,
+    ),
+    "NPLUSONE_ALLOW": Option(
+        [],
+        (list, tuple),
+        "Regexes matched against an N+1 group's SQL fingerprint or location to allow it.",
+    ),
+    "CAPTURE_LOCATIONS": Option(True, (bool,), "Record the code location of each captured query."),
+    "QUERY_COUNT_MIDDLEWARE": Option(
+        None,
+        (bool, type(None)),
+        "Turn `QueryCountMiddleware` on (True) or off (False); None follows DEBUG.",
+    ),
+    # --- perfkit.warming ---------------------------------------------------------------------
+    "WARMING_QUEUE": Option("perfkit", (str,), "Celery queue perfkit's tasks are routed to."),
+    "WARMING_TIME_LIMIT": Option(
+        300, _NUM, "Hard time limit (seconds) of one warming chunk.", None, _positive
+    ),
+    "WARMING_SOFT_TIME_LIMIT": Option(
+        240, _NUM, "Soft time limit (seconds) of one warming chunk.", None, _positive
+    ),
+    "REFRESH_IN_BACKGROUND": Option(
+        True,
+        (bool,),
+        "Refresh stale entries through Celery (`perfkit.refresh`) when Celery is configured.",
+    ),
+    # --- perfkit.bench -----------------------------------------------------------------------
+    "BENCH_REPEAT": Option(20, (int,), "Default repeats per scenario.", None, _positive),
+    "BENCH_WARMUP": Option(3, (int,), "Default warm-up runs per scenario.", None, _non_negative),
+}
+
+
+class PerfkitSettings:
+    """Attribute access to the ``PERFKIT`` dict with defaults from ``OPTIONS``."""
+
+    KEY_PREFIX: str
+    CACHE_ALIAS: str
+    DEFAULT_TIMEOUT: float
+    FAIL_MODE: str
+    INVALIDATION: bool
+    LOCK_TIMEOUT: float
+    LOCK_WAIT: float
+    XFETCH_BETA: float
+    ERROR_LOG_INTERVAL: float
+    VIEW_CACHE_HEADER: bool
+    BREAKER_THRESHOLD: int
+    BREAKER_COOLDOWN: float
+    RECORD_MODE: str
+    NPLUSONE_THRESHOLD: int
+    NPLUSONE_ALLOW: list[str]
+    CAPTURE_LOCATIONS: bool
+    QUERY_COUNT_MIDDLEWARE: bool | None
+    WARMING_QUEUE: str
+    WARMING_TIME_LIMIT: float
+    WARMING_SOFT_TIME_LIMIT: float
+    REFRESH_IN_BACKGROUND: bool
+    BENCH_REPEAT: int
+    BENCH_WARMUP: int
+
+    def __init__(self) -> None:
+        self._user: dict[str, Any] | None = None
+
+    def user_settings(self) -> dict[str, Any]:
+        """The ``PERFKIT`` dict as the user wrote it (empty when absent or not a dict)."""
+        if self._user is None:
+            value = getattr(settings, "PERFKIT", None)
+            self._user = dict(value) if isinstance(value, dict) else {}
+        return self._user
+
+    def __getattr__(self, name: str) -> Any:
+        option = OPTIONS.get(name)
+        if option is None:
+            raise AttributeError(f"{name!r} is not a perfkit setting; see perfkit.conf.OPTIONS")
+        return self.user_settings().get(name, option.default)
+
+    def reload(self) -> None:
+        """Forget the cached ``PERFKIT`` dict; the next access reads it again."""
+        self._user = None
+
+
+perfkit_settings = PerfkitSettings()
+
+
+@receiver(setting_changed)
+def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting == "PERFKIT":
+        perfkit_settings.reload()

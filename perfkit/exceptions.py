@@ -1,0 +1,26 @@
+"""Exceptions raised by perfkit. Each also subclasses the builtin it behaves like."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CacheKeyError",
+    "ImproperlyConfiguredError",
+    "MissingExtraError",
+    "PerfkitError",
+]
+
+
+class PerfkitError(Exception):
+    """Base class of every exception perfkit raises."""
+
+
+class ImproperlyConfiguredError(PerfkitError, ValueError):
+    """A perfkit setting or argument has a value perfkit cannot use."""
+
+
+class CacheKeyError(PerfkitError, TypeError):
+    """An argument of a cached function cannot be turned into a stable cache key."""
+
+
+class MissingExtraError(PerfkitError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""

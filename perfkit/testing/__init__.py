@@ -1,0 +1,1 @@
+"""Query-count, N+1 and cache-operation assertions, performance records (issue: testing)."""

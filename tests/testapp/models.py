@@ -1,0 +1,1 @@
+"""Models used only by perfkit's tests (besides the demo bookstore)."""
