@@ -12,3 +12,5 @@ class PerfkitConfig(AppConfig):
 
     def ready(self) -> None:
         from perfkit import checks  # noqa: F401  (registers the settings checks)
+
+        # each subpackage connects what it needs below, one import each

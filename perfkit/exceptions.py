@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "CacheKeyError",
+    "CacheUnavailable",
     "ImproperlyConfiguredError",
     "MissingExtraError",
     "PerfkitError",
@@ -24,3 +25,7 @@ class CacheKeyError(PerfkitError, TypeError):
 
 class MissingExtraError(PerfkitError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class CacheUnavailable(PerfkitError, ConnectionError):
+    """A cache backend is down or its circuit breaker is open; perfkit did not wait for it."""
