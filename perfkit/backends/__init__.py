@@ -1,0 +1,12 @@
+"""Cache setup from one URL, fail-fast Redis, a circuit breaker, health checks and a doctor.
+
+``perfkit.backends`` imports no Redis library; the backend classes in
+``perfkit.backends.resilient`` import redis-py when Django first builds a Redis cache.
+"""
+
+from __future__ import annotations
+
+from perfkit.backends.breaker import CircuitBreaker
+from perfkit.backends.urls import cache_url, caches_from_env
+
+__all__ = ["CircuitBreaker", "cache_url", "caches_from_env"]

@@ -1,0 +1,98 @@
+"""Redis backends of ``perfkit.backends.resilient`` (imported on first use: needs redis-py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache as _DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient as _DjangoRedisCacheClient
+
+from perfkit._optional import require
+from perfkit.backends.resilient import ResilientCacheMixin
+
+require("django_redis", feature="perfkit.backends' Redis caches")
+
+import redis.exceptions as _redis_exceptions  # noqa: E402
+from django_redis import pool as _pool  # noqa: E402
+from django_redis.cache import RedisCache as _DjangoRedisRedisCache  # noqa: E402
+from django_redis.exceptions import ConnectionInterrupted  # noqa: E402
+
+__all__ = ["ConnectionFactory", "DjangoRedisCache", "RedisCache", "SentinelConnectionFactory"]
+
+REDIS_ERRORS: tuple[type[BaseException], ...] = (
+    _redis_exceptions.ConnectionError,  # includes BusyLoadingError, AuthenticationError
+    _redis_exceptions.TimeoutError,
+    _redis_exceptions.ReadOnlyError,  # a replica during failover
+    _redis_exceptions.OutOfMemoryError,
+    ConnectionInterrupted,
+    OSError,
+)
+
+
+class _PoolPerSettings:
+    """django-redis keys its process-wide pools by URL alone, so two aliases on one URL with
+    different timeouts or pool sizes silently share the first one's; key by the settings too."""
+
+    _pools: dict[Any, Any]
+
+    def get_or_create_connection_pool(self, params: dict[str, Any]) -> Any:
+        key = (
+            params["url"],
+            repr(sorted((k, repr(v)) for k, v in params.items() if k != "url")),
+            repr(sorted(self.pool_cls_kwargs.items())),  # type: ignore[attr-defined]
+        )
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = self.get_connection_pool(params)  # type: ignore[attr-defined]
+        return pool
+
+
+class ConnectionFactory(_PoolPerSettings, _pool.ConnectionFactory):
+    """django-redis's connection factory, with one pool per distinct settings."""
+
+
+class SentinelConnectionFactory(_PoolPerSettings, _pool.SentinelConnectionFactory):
+    """django-redis's Sentinel connection factory, with one pool per distinct settings."""
+
+
+class RedisCache(ResilientCacheMixin, _DjangoRedisRedisCache):
+    """django-redis's RedisCache with perfkit's circuit breaker, fail-open and strict view."""
+
+    perfkit_errors = REDIS_ERRORS
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        params = self._perfkit_setup(server, params)
+        # perfkit decides what to swallow; django-redis must let errors through to it
+        params["OPTIONS"]["IGNORE_EXCEPTIONS"] = False
+        super().__init__(server, params)
+
+
+class _ReusingClient(_DjangoRedisCacheClient):
+    """Django's RedisCacheClient builds a ``redis.Redis`` object on every call (about 60 us on
+    redis-py 8: retry policy copy, event dispatcher...); build one per pool and reuse it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            pool = self._pools.get(index)
+            if pool is None:
+                pool = self._pools[index] = self._pool_class.from_url(
+                    self._servers[index], **self._pool_options
+                )
+            client = self._clients[index] = self._client(connection_pool=pool)
+        return client
+
+
+class DjangoRedisCache(ResilientCacheMixin, _DjangoRedisCache):
+    """Django's built-in RedisCache, with a reused client, the circuit breaker and fail-open."""
+
+    perfkit_errors = REDIS_ERRORS
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, self._perfkit_setup(server, params))
+        self._class = _ReusingClient
