@@ -25,7 +25,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.db import DatabaseCache as _DjangoDatabaseCache
-from django.db import DatabaseError, OperationalError, connections, router, transaction
+from django.db import (
+    DatabaseError,
+    OperationalError,
+    ProgrammingError,
+    connections,
+    router,
+    transaction,
+)
 
 from perfkit.backends.breaker import CircuitBreaker, breaker_for
 from perfkit.exceptions import CacheUnavailable
@@ -177,8 +184,9 @@ class DatabaseCache(ResilientCacheMixin, _DjangoDatabaseCache):
         super().__init__(table, self._perfkit_setup(f"db://{table}", params))
 
     def _perfkit_is_outage(self, exc: BaseException) -> bool:
-        # a lost connection or a missing table; not an error of one aborted transaction
-        return isinstance(exc, OperationalError)
+        # a lost connection or a missing table; not the error of one caller's aborted
+        # transaction (InternalError on PostgreSQL), which says nothing about the server
+        return isinstance(exc, (OperationalError, ProgrammingError))
 
     def _perfkit_invoke(self, method: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         alias = router.db_for_write(self.cache_model_class)
