@@ -136,10 +136,10 @@ def render_table(
     if nplusone:
         console.print("N+1 query groups:", style="bold")
         for line in nplusone:
-            console.print(f"  {line}", markup=False)
+            console.print(f"  {line}", markup=False, soft_wrap=True)
     for line in _footer(report, comparison):
         style = "bold red" if line.startswith(("REGRESSION", "FAILED")) else None
-        console.print(line, style=style, markup=False)
+        console.print(line, style=style, markup=False, soft_wrap=True)
 
 
 def _render_plain(report: dict[str, Any], stream: IO[str], comparison: Comparison | None) -> None:
