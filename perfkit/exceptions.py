@@ -8,6 +8,8 @@ __all__ = [
     "ImproperlyConfiguredError",
     "MissingExtraError",
     "PerfkitError",
+    "WarmingArgumentError",
+    "WarmingError",
 ]
 
 
@@ -29,3 +31,15 @@ class MissingExtraError(PerfkitError, ImportError):
 
 class CacheUnavailable(PerfkitError, ConnectionError):
     """A cache backend is down or its circuit breaker is open; perfkit did not wait for it."""
+
+
+class WarmingError(PerfkitError, ValueError):
+    """A cache warmer is declared or called with a value perfkit.warming cannot use."""
+
+
+class WarmingArgumentError(PerfkitError, TypeError):
+    """A warmer planned an argument that cannot travel through the broker as JSON."""
+
+
+class PerfAssertionError(PerfkitError, AssertionError):
+    """A perfkit.testing assertion failed; the message lists the queries and what repeats."""

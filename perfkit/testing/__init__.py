@@ -1,1 +1,42 @@
-"""Query-count, N+1 and cache-operation assertions, performance records (issue: testing)."""
+"""Query-count, N+1 and cache-operation assertions, performance records.
+
+Importing this package needs configured Django settings; the pytest plugin
+(``perfkit.testing.pytest_plugin``) imports it only once Django is set up.
+"""
+
+from __future__ import annotations
+
+from perfkit.testing.assertions import (
+    QueryAssertion,
+    assert_max_queries,
+    assert_no_duplicate_queries,
+    assert_no_nplusone,
+    assert_num_queries,
+)
+from perfkit.testing.budget import (
+    CacheOpsAssertion,
+    PerfBudget,
+    assert_cache_ops,
+    perf_budget,
+)
+from perfkit.testing.cachelog import CacheLog, CacheOp, capture_cache
+from perfkit.testing.capture import CapturedQuery, QueryGroup, QueryLog, capture_queries
+
+__all__ = [
+    "CacheLog",
+    "CacheOp",
+    "CacheOpsAssertion",
+    "CapturedQuery",
+    "PerfBudget",
+    "QueryAssertion",
+    "QueryGroup",
+    "QueryLog",
+    "assert_cache_ops",
+    "assert_max_queries",
+    "assert_no_duplicate_queries",
+    "assert_no_nplusone",
+    "assert_num_queries",
+    "capture_cache",
+    "capture_queries",
+    "perf_budget",
+]

@@ -1,0 +1,238 @@
+"""Capture cache operations: ``capture_cache()`` -> ``CacheLog`` of ``CacheOp``.
+
+While active, the methods of every Django cache alias (sync and async forms, and the
+``perfkit_strict`` view of perfkit.backends' caches) are wrapped on the cache objects, and an
+observer is added to ``perfkit._observe.cache_observers`` for operations made through a
+backend's own client.  Everything is restored on exit.  A call made *inside* a recorded call
+(``BaseCache.get_many`` calling ``self.get``; ``aget`` running ``get`` in a thread) is not
+recorded twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+
+from perfkit._observe import cache_observers
+from perfkit.conf import perfkit_settings
+from perfkit.testing.locations import caller_location
+
+__all__ = ["CacheLog", "CacheOp", "capture_cache"]
+
+READS = {"get", "get_many", "has_key"}
+SETS = {"set", "set_many", "add"}
+DELETES = {"delete", "delete_many"}
+OTHERS = {"incr", "decr", "touch", "clear"}
+_MANY = {"get_many", "set_many", "delete_many"}
+METHODS = sorted(READS | SETS | DELETES | OTHERS)
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class CacheOp:
+    """One cache operation: method name, alias, key (as given to Django), hit (reads only)."""
+
+    op: str
+    alias: str
+    key: Any
+    hit: bool | None
+    location: str | None
+
+    @property
+    def kind(self) -> str:
+        """``op`` without the async ``a`` prefix: ``aget`` -> ``get``."""
+        return self.op[1:] if self.op.startswith("a") and self.op[1:] in METHODS else self.op
+
+
+class CacheLog:
+    """The cache operations captured by ``capture_cache()``, in order."""
+
+    def __init__(self, aliases: Sequence[str] | None) -> None:
+        self.aliases = tuple(aliases) if aliases is not None else None
+        self.ops: list[CacheOp] = []
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __iter__(self) -> Iterator[CacheOp]:
+        return iter(list(self.ops))
+
+    def __getitem__(self, index: int) -> CacheOp:
+        return self.ops[index]
+
+    def __repr__(self) -> str:
+        return (
+            f"<CacheLog {len(self.ops)} ops: {self.hits} hits, {self.misses} misses, "
+            f"{self.sets} sets, {self.deletes} deletes>"
+        )
+
+    @property
+    def hits(self) -> int:
+        return sum(1 for o in self.ops if o.hit is True)
+
+    @property
+    def misses(self) -> int:
+        return sum(1 for o in self.ops if o.hit is False)
+
+    @property
+    def sets(self) -> int:
+        return sum(1 for o in self.ops if o.kind in SETS)
+
+    @property
+    def deletes(self) -> int:
+        return sum(1 for o in self.ops if o.kind in DELETES)
+
+    def clear(self) -> None:
+        self.ops.clear()
+
+
+# --- recording -------------------------------------------------------------------------------
+
+_logs: list[CacheLog] = []
+_inside: ContextVar[bool] = ContextVar("perfkit_cache_op", default=False)
+_lock = threading.Lock()
+_patched: list[tuple[Any, str]] = []
+
+
+def _record(op: str, alias: str, keys: Sequence[Any], hits: Sequence[bool | None]) -> None:
+    logs = [log for log in tuple(_logs) if log.aliases is None or alias in log.aliases]
+    if not logs:
+        return
+    location = caller_location(2) if perfkit_settings.CAPTURE_LOCATIONS else None
+    entries = [CacheOp(op, alias, k, h, location) for k, h in zip(keys, hits, strict=True)]
+    for log in logs:
+        log.ops.extend(entries)
+
+
+def _observer(op: str, alias: str, key: Any, hit: bool | None) -> None:
+    if not _inside.get():
+        _record(op, alias, [key], [hit])
+
+
+def _outcome(kind: str, args: tuple[Any, ...], result: Any) -> tuple[list[Any], list[Any]]:
+    if kind == "get":
+        return [args[0]], [result is not _MISSING]
+    if kind == "has_key":
+        return [args[0]], [bool(result)]
+    if kind == "get_many":
+        keys = list(args[0])
+        return keys, [k in result for k in keys]
+    if kind == "clear":
+        return [None], [None]
+    if kind in _MANY:  # set_many(mapping) / delete_many(keys)
+        keys = list(args[0])
+        return keys, [None] * len(keys)
+    return [args[0] if args else None], [None]
+
+
+def _wrap(cache: Any, op: str, alias: str) -> Any:
+    original = getattr(cache, op)
+    kind = op[1:] if op.startswith("a") and op[1:] in METHODS else op
+
+    def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
+        if kind != "get":
+            return args, kwargs, None
+        # swap the caller's default for a sentinel so a hit is told from a miss
+        kwargs = dict(kwargs)
+        key = args[0] if args else kwargs.pop("key")
+        default = args[1] if len(args) > 1 else kwargs.pop("default", None)
+        return (key, _MISSING, *args[2:]), kwargs, default
+
+    def finish(args: tuple[Any, ...], result: Any, default: Any) -> Any:
+        keys, hits = _outcome(kind, args, result)
+        _record(op, alias, keys, hits)
+        return default if kind == "get" and result is _MISSING else result
+
+    if inspect.iscoroutinefunction(original):
+
+        @functools.wraps(original)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if _inside.get():
+                return await original(*args, **kwargs)
+            call_args, call_kwargs, default = prepare(args, kwargs)
+            token = _inside.set(True)
+            try:
+                result = await original(*call_args, **call_kwargs)
+            finally:
+                _inside.reset(token)
+            return finish(call_args, result, default)
+
+        return async_wrapper
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _inside.get():
+            return original(*args, **kwargs)
+        call_args, call_kwargs, default = prepare(args, kwargs)
+        token = _inside.set(True)
+        try:
+            result = original(*call_args, **call_kwargs)
+        finally:
+            _inside.reset(token)
+        return finish(call_args, result, default)
+
+    return wrapper
+
+
+def _patch_all() -> None:
+    for alias in settings.CACHES:
+        try:
+            cache = caches[alias]
+        except Exception:  # a backend that cannot even be built records nothing
+            continue
+        targets = [cache]
+        strict = getattr(cache, "perfkit_strict", None)
+        if strict is not None and strict is not cache:
+            targets.append(strict)
+        for target in targets:
+            for name in METHODS:
+                for op in (name, "a" + name):
+                    if callable(getattr(target, op, None)) and op not in vars(target):
+                        setattr(target, op, _wrap(target, op, alias))
+                        _patched.append((target, op))
+    cache_observers.append(_observer)
+
+
+def _unpatch_all() -> None:
+    while _patched:
+        target, op = _patched.pop()
+        vars(target).pop(op, None)
+    if _observer in cache_observers:
+        cache_observers.remove(_observer)
+
+
+@contextmanager
+def capture_cache(aliases: str | Sequence[str] | None = None) -> Iterator[CacheLog]:
+    """Capture the cache operations made inside the block on ``aliases`` (None = every alias)."""
+    if isinstance(aliases, str):
+        aliases = [aliases]
+    if aliases is not None:
+        unknown = [a for a in aliases if a not in settings.CACHES]
+        if unknown:
+            from perfkit.exceptions import ImproperlyConfiguredError
+
+            raise ImproperlyConfiguredError(
+                f"capture_cache(aliases={aliases!r}): no cache named {unknown[0]!r} in "
+                f"settings.CACHES; choose among {sorted(settings.CACHES)} or pass None for all."
+            )
+    log = CacheLog(aliases)
+    with _lock:
+        if not _logs:
+            _patch_all()
+        _logs.append(log)
+    try:
+        yield log
+    finally:
+        with _lock:
+            _logs.remove(log)
+            if not _logs:
+                _unpatch_all()

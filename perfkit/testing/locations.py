@@ -1,0 +1,87 @@
+"""Where a query or cache call came from: the first stack frame in the user's own code.
+
+Frames of Django, perfkit, asgiref, the standard library and installed packages (pytest,
+pluggy, ...) are skipped.  The verdict per file name is cached, so a lookup costs a few dict
+reads per frame.  When the call passes through a Django template, the template name and line
+are put in front: ``books/list.html:7 / shop/views.py:40 in book_list``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from types import FrameType
+
+import django
+
+import perfkit
+
+__all__ = ["caller_location", "short_path"]
+
+
+def _prefixes() -> tuple[str, ...]:
+    paths = {
+        os.path.dirname(django.__file__),
+        os.path.dirname(perfkit.__file__),
+        os.path.dirname(os.__file__),  # the standard library
+    }
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            paths.add(path)
+    return tuple(os.path.realpath(p) + os.sep for p in paths) + tuple(p + os.sep for p in paths)
+
+
+_INTERNAL_PREFIXES = _prefixes()
+_internal: dict[str, bool] = {}
+_short: dict[str, str] = {}
+_TEMPLATE_BASE = os.path.join("django", "template", "base.py")
+
+
+def _is_internal(filename: str) -> bool:
+    verdict = _internal.get(filename)
+    if verdict is None:
+        verdict = filename.startswith(_INTERNAL_PREFIXES) or filename.startswith("<")
+        _internal[filename] = verdict
+    return verdict
+
+
+def short_path(filename: str) -> str:
+    """``filename`` relative to the current directory when it lies below it."""
+    short = _short.get(filename)
+    if short is None:
+        cwd = os.getcwd() + os.sep
+        short = filename[len(cwd) :] if filename.startswith(cwd) else filename
+        _short[filename] = short
+    return short
+
+
+def _template_of(frame: FrameType) -> str | None:
+    node = frame.f_locals.get("self")
+    origin = getattr(node, "origin", None)
+    token = getattr(node, "token", None)
+    if origin is None or token is None:
+        return None
+    name = getattr(origin, "template_name", None) or getattr(origin, "name", "?")
+    return f"{name}:{getattr(token, 'lineno', '?')}"
+
+
+def caller_location(skip: int = 1) -> str | None:
+    """``path:line in function`` of the first frame outside Django, perfkit and libraries."""
+    frame: FrameType | None = sys._getframe(skip + 1)
+    template = None
+    while frame is not None:
+        code = frame.f_code
+        filename = code.co_filename
+        if not _is_internal(filename):
+            where = f"{short_path(filename)}:{frame.f_lineno} in {code.co_name}"
+            return f"{template} / {where}" if template else where
+        if (
+            template is None
+            and code.co_name == "render_annotated"
+            and filename.endswith(_TEMPLATE_BASE)
+        ):
+            template = _template_of(frame)
+        frame = frame.f_back
+    return template
