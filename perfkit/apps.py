@@ -14,3 +14,6 @@ class PerfkitConfig(AppConfig):
         from perfkit import checks  # noqa: F401  (registers the settings checks)
 
         # each subpackage connects what it needs below, one import each
+        from perfkit.backends import checks as _backend_checks  # noqa: F401  (deploy checks)
+        from perfkit.cache import invalidation as _cache_hooks  # noqa: F401  (ORM write hooks)
+        from perfkit.warming import checks as _warming_checks  # noqa: F401

@@ -1,0 +1,28 @@
+"""perfkit.cache: ``@cached`` and ``@cached_view``, invalidated by the ORM writes they depend on.
+
+See docs/cache.md.  Public names::
+
+    from perfkit.cache import cached, cached_view, invalidate, MISSING, stats
+"""
+
+from __future__ import annotations
+
+from perfkit.cache.catalog import MISSING, WarmResult, registry
+from perfkit.cache.decorators import AsyncCachedFunction, CachedFunction, cached
+from perfkit.cache.invalidation import invalidate
+from perfkit.cache.stampede import set_background_refresher
+from perfkit.cache.stats import FunctionStats, reset_stats, stats
+
+__all__ = [
+    "MISSING",
+    "AsyncCachedFunction",
+    "CachedFunction",
+    "FunctionStats",
+    "WarmResult",
+    "cached",
+    "invalidate",
+    "registry",
+    "reset_stats",
+    "set_background_refresher",
+    "stats",
+]

@@ -1,0 +1,48 @@
+"""What happens when the cache fails: a ``cache_error`` signal, a rate-limited warning, and
+(with ``FAIL_MODE = "closed"``) the error itself."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from perfkit.conf import perfkit_settings
+from perfkit.signals import cache_error
+
+__all__ = ["report"]
+
+logger = logging.getLogger("perfkit.cache")
+
+# (function name, operation, exception type) -> monotonic time of the last warning
+_last_warning: dict[tuple[str, str, str], float] = {}
+
+
+def report(sender: Any, name: str, key: Any, alias: str, error: BaseException, op: str) -> None:
+    """Record one cache failure of ``name`` (a function, or "invalidation"); re-raise if closed.
+
+    Call it from inside the ``except`` block so ``FAIL_MODE = "closed"`` re-raises the error.
+    """
+    stats = getattr(sender, "_stats", None)
+    if stats is not None:
+        stats.errors += 1
+    if cache_error.receivers:
+        cache_error.send(sender=sender, key=key, cache=alias, error=error, operation=op)
+    ident = (name, op, type(error).__qualname__)
+    now = time.monotonic()
+    last = _last_warning.get(ident)
+    if last is None or now - last >= perfkit_settings.ERROR_LOG_INTERVAL:
+        _last_warning[ident] = now
+        logger.warning(
+            "perfkit.cache: %s failed for %s on cache %r (%s: %s); %s",
+            op,
+            name,
+            alias,
+            type(error).__qualname__,
+            error,
+            "the value was computed without the cache"
+            if op != "bump"
+            else "the invalidation is kept and replayed when the cache answers again",
+        )
+    if perfkit_settings.FAIL_MODE == "closed":
+        raise error

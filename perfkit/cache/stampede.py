@@ -1,0 +1,92 @@
+"""Stampede protection: a single-flight lock per key, a bounded wait, background refresh.
+
+On a miss the caller that wins ``cache.add(<key>:lock)`` computes and stores; the others wait
+with short sleeps (up to ``PERFKIT["LOCK_WAIT"]`` seconds) for its result, then compute
+themselves.  The lock expires after ``LOCK_TIMEOUT`` seconds, so a crashed holder does not block
+the key.  ``set_background_refresher`` lets perfkit.warming refresh stale entries in Celery.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from perfkit.cache.store import Store
+from perfkit.conf import perfkit_settings
+
+__all__ = ["acquire", "background_refresh", "release", "set_background_refresher", "wait"]
+
+logger = logging.getLogger("perfkit.cache")
+
+BackgroundRefresher = Callable[[Any, tuple[Any, ...], dict[str, Any]], bool]
+_refresher: list[BackgroundRefresher | None] = [None]
+
+
+def set_background_refresher(func: BackgroundRefresher | None) -> None:
+    """Install ``func(wrapper, args, kwargs) -> bool`` to refresh stale entries elsewhere.
+
+    True means a refresh was enqueued (the caller serves the stale value); False or an
+    exception means the caller refreshes in-process, single-flight.  None uninstalls it.
+    """
+    if func is not None and not callable(func):
+        raise TypeError(
+            f"set_background_refresher() takes a callable (wrapper, args, kwargs) -> bool or "
+            f"None, not {func!r}."
+        )
+    _refresher[0] = func
+
+
+def background_refresh(wrapper: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Ask the installed refresher to refresh this call; False when none took it."""
+    func = _refresher[0]
+    if func is None:
+        return False
+    try:
+        return bool(func(wrapper, args, kwargs))
+    except Exception:
+        logger.warning(
+            "perfkit.cache: the background refresher failed for %s; refreshing in-process",
+            getattr(wrapper, "perfkit_name", wrapper),
+            exc_info=True,
+        )
+        return False
+
+
+def lock_key(key: str) -> str:
+    return key + ":lock"
+
+
+def acquire(store: Store, key: str) -> bool:
+    """Take the single-flight lock of ``key``; False when another caller holds it."""
+    return bool(store.add(lock_key(key), 1, timeout=perfkit_settings.LOCK_TIMEOUT))
+
+
+def release(store: Store, key: str) -> None:
+    store.delete(lock_key(key))
+
+
+def wait(
+    store: Store, key: str, keys: tuple[str, ...], usable: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
+    """Wait for the lock holder's result: the read that ``usable`` accepts, or None.
+
+    None after ``LOCK_WAIT`` seconds, or as soon as the lock is gone without a usable entry
+    (the holder failed): the caller then computes itself.
+    """
+    deadline = time.monotonic() + perfkit_settings.LOCK_WAIT
+    delay = 0.005
+    lock = lock_key(key)
+    wanted = [key, lock, *keys]
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.05)
+        found = store.get_many(wanted)
+        if usable(found):
+            return found
+        if lock not in found:
+            return None

@@ -1,0 +1,267 @@
+"""The engine of one @cached function: keys, the read, the decision, the store.
+
+``decorators.py`` turns it into the callable users see (sync, async, methods).  Every cache call
+is guarded: on failure the function's own result is returned and ``failures.report`` fires.
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+import time
+from typing import Any
+
+from perfkit.cache import envelope, failures, generations, stampede
+from perfkit.cache.catalog import MISSING
+from perfkit.cache.keys import KeyBuilder
+from perfkit.cache.stats import FunctionStats
+from perfkit.cache.store import Store, _epoch, get_store
+from perfkit.conf import perfkit_settings
+from perfkit.signals import cache_hit, cache_miss, cache_stale
+
+__all__ = ["Decision", "Engine"]
+
+_DEFAULT = object()
+_DECODE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError)
+
+
+class Decision:
+    """What a read decided: serve ``value`` (hit/stale) or compute (with ``tokens``)."""
+
+    __slots__ = ("compute", "locked", "tokens", "value")
+
+    def __init__(self, compute: bool, value: Any = None, tokens: Any = None, locked=False):
+        self.compute = compute
+        self.value = value
+        self.tokens = tokens
+        self.locked = locked
+
+
+_UNCACHED = Decision(True)  # compute and do not store (the cache failed)
+
+
+class Engine:
+    """Shared state and logic of a cached function (sync and async wrappers use it)."""
+
+    def _setup(self, func: Any, *, timeout: Any, key: Any, depends_on: Any, cache: str | None,
+               stale: float | None, lock: bool, early_refresh: bool, cache_none: bool,
+               version: Any) -> None:  # fmt: skip
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+        self.func = func
+        self.perfkit_name = f"{func.__module__}.{func.__qualname__}"
+        self._cache_arg = cache
+        self._timeout = timeout
+        self.stale = stale
+        self.lock = lock
+        self.early_refresh = early_refresh
+        self.cache_none = cache_none
+        self.keys = KeyBuilder(func, self.perfkit_name, key, version)
+        deps = depends_on if isinstance(depends_on, (list, tuple, set)) else (depends_on,)
+        self._static_deps = [d for d in deps if not _is_dep_callable(d)]
+        self._dep_funcs = [d for d in deps if _is_dep_callable(d)]
+        self._stats = FunctionStats()
+        self._resolved: tuple[Any, ...] = (-1,)
+
+    @property
+    def cache_alias(self) -> str:
+        return self._cache_arg or perfkit_settings.CACHE_ALIAS
+
+    def _resolve(self) -> tuple[Any, ...]:
+        # once per function (and after CACHES/PERFKIT change): prefix, static generation keys
+        epoch = _epoch[0]
+        prefix = perfkit_settings.KEY_PREFIX
+        where = f"@cached {self.perfkit_name} depends_on"
+        static = {f"{prefix}:f:{self.perfkit_name}"}
+        for dep in self._static_deps:
+            static.update(generations.dependency_keys(dep, where))
+        timeout = perfkit_settings.DEFAULT_TIMEOUT if self._timeout is _DEFAULT else self._timeout
+        beta = perfkit_settings.XFETCH_BETA if self.early_refresh else 0.0
+        self._resolved = (epoch, prefix + ":", tuple(sorted(static)), timeout, beta)
+        return self._resolved
+
+    def _keys(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, tuple]:
+        resolved = self._resolved
+        if resolved[0] != _epoch[0]:
+            resolved = self._resolve()
+        key = resolved[1] + self.keys.suffix(args, kwargs)
+        if not self._dep_funcs:
+            return key, resolved[2]
+        where = f"@cached {self.perfkit_name} depends_on"
+        dynamic = set(resolved[2])
+        for dep in self._dep_funcs:
+            found = dep(*args, **kwargs)
+            items = found if isinstance(found, (list, set, frozenset)) else [found]
+            if isinstance(found, tuple) and not _is_pair(found):
+                items = list(found)
+            for item in items:
+                dynamic.update(generations.dependency_keys(item, where))
+        return key, tuple(sorted(dynamic))
+
+    def key_for(self, *args: Any, **kwargs: Any) -> str:
+        """The cache key of this call (as passed to Django's cache API)."""
+        return self._keys(args, kwargs)[0]
+
+    # -- the read ----------------------------------------------------------------------------
+    def _fail(self, key: Any, alias: str, exc: Exception, op: str) -> None:
+        failures.report(self, self.perfkit_name, key, alias, exc, op)
+
+    def _read(self, store: Store, key: str, gkeys: tuple) -> dict[str, Any] | None:
+        try:
+            if generations.pending:
+                generations.replay(store)
+            return store.get_many([key, *gkeys])
+        except _DECODE_ERRORS as exc:
+            self._fail(key, store.alias, exc, "get")
+            try:
+                store.delete(key)  # a corrupt entry: drop it so the next call stores afresh
+            except Exception:
+                pass
+            return None
+        except Exception as exc:
+            self._fail(key, store.alias, exc, "get")
+            return None
+
+    def _decide(self, store: Store, key: str, gkeys: tuple, args: Any, kwargs: Any) -> Decision:
+        found = self._read(store, key, gkeys)
+        if found is None:
+            return _UNCACHED
+        resolved = self._resolved
+        entry = found.get(key)
+        state = envelope.judge(
+            entry, gkeys, found, time.time(), beta=resolved[4], stale=self.stale
+        )
+        if state is envelope.FRESH:
+            self._stats.hits += 1
+            if cache_hit.receivers:
+                age = time.time() - entry[3]
+                cache_hit.send(self, key=key, cache=store.alias, age=age, dependencies=list(gkeys))
+            return Decision(False, entry[1])
+        try:
+            if state is envelope.EARLY or state is envelope.STALE:
+                if not stampede.acquire(store, key):
+                    return self._serve(store, key, gkeys, entry, state)
+                if state is envelope.STALE and stampede.background_refresh(self, args, kwargs):
+                    return self._serve(store, key, gkeys, entry, state)
+                self._stats.refreshes += 1
+                return Decision(
+                    True, tokens=generations.snapshot(store, gkeys, found), locked=True
+                )
+            locked = self.lock and stampede.acquire(store, key)
+            if self.lock and not locked:
+                waited = stampede.wait(store, key, gkeys, lambda f: self._usable(f, key, gkeys))
+                if waited is not None:
+                    entry = waited[key]
+                    self._stats.hits += 1
+                    if cache_hit.receivers:
+                        age = time.time() - entry[3]
+                        cache_hit.send(
+                            self, key=key, cache=store.alias, age=age, dependencies=list(gkeys)
+                        )
+                    return Decision(False, entry[1])
+                found = store.get_many(list(gkeys))  # the holder may have created generations
+            return Decision(True, tokens=generations.snapshot(store, gkeys, found), locked=locked)
+        except Exception as exc:
+            self._fail(key, store.alias, exc, "lock")
+            return _UNCACHED
+
+    def _usable(self, found: dict[str, Any], key: str, gkeys: tuple) -> bool:
+        state = envelope.judge(found.get(key), gkeys, found, time.time(), beta=0, stale=None)
+        return state is envelope.FRESH
+
+    def _serve(self, store: Store, key: str, gkeys: tuple, entry: Any, state: str) -> Decision:
+        age = time.time() - entry[3]
+        if state is envelope.EARLY:
+            self._stats.hits += 1
+            if cache_hit.receivers:
+                cache_hit.send(self, key=key, cache=store.alias, age=age, dependencies=list(gkeys))
+        else:
+            self._stats.stale += 1
+            if cache_stale.receivers:
+                cache_stale.send(
+                    self, key=key, cache=store.alias, age=age, dependencies=list(gkeys)
+                )
+        return Decision(False, entry[1])
+
+    # -- the write ---------------------------------------------------------------------------
+    def _store(
+        self,
+        store: Store,
+        key: str,
+        gkeys: tuple,
+        decision: Decision,
+        value: Any,
+        spent: float,
+        miss: bool = True,
+    ) -> None:
+        if miss:
+            self._stats.misses += 1
+        self._stats.compute_time += spent
+        try:
+            if (
+                decision.tokens is not None
+                and (value is not None or self.cache_none)
+                and not generations.uncommitted(gkeys)
+            ):
+                timeout = self._resolved[3]
+                now = time.time()
+                soft = now + timeout if timeout is not None else float("inf")
+                hard = None if timeout is None else timeout + (self.stale or 0)
+                entry = envelope.pack(value, decision.tokens, now, spent, soft)
+                store.set_many({key: entry}, timeout=hard)
+        except Exception as exc:
+            self._fail(key, store.alias, exc, "set")
+        finally:
+            if decision.locked:
+                try:
+                    stampede.release(store, key)
+                except Exception as exc:
+                    self._fail(key, store.alias, exc, "unlock")
+        if miss and cache_miss.receivers:
+            cache_miss.send(
+                self, key=key, cache=store.alias, compute_time=spent, dependencies=list(gkeys)
+            )
+
+    def _begin(self, args: tuple, kwargs: dict) -> tuple[Store | None, str, tuple]:
+        key, gkeys = self._keys(args, kwargs)
+        try:
+            return get_store(self.cache_alias), key, gkeys
+        except Exception as exc:
+            self._fail(key, self.cache_alias, exc, "connect")
+            return None, key, gkeys
+
+    def _peek(self, args: tuple, kwargs: dict) -> Any:
+        store, key, gkeys = self._begin(args, kwargs)
+        found = self._read(store, key, gkeys) if store is not None else None
+        if not found:
+            return MISSING
+        state = envelope.judge(found.get(key), gkeys, found, time.time(), beta=0, stale=self.stale)
+        return found[key][1] if state in (envelope.FRESH, envelope.STALE) else MISSING
+
+    def _forget(self, args: tuple, kwargs: dict) -> None:
+        try:
+            self.keys.bind(args, kwargs)
+        except TypeError:
+            if args or kwargs:
+                raise
+            # no arguments for a function that needs some: every entry of the function
+            prefix = perfkit_settings.KEY_PREFIX
+            generations.bump([f"{prefix}:f:{self.perfkit_name}"], targets=[self.perfkit_name])
+            return
+        store, key, _ = self._begin(args, kwargs)
+        if store is not None:
+            try:
+                store.delete(key)
+            except Exception as exc:
+                self._fail(key, store.alias, exc, "delete")
+
+
+def _is_pair(value: Any) -> bool:
+    return len(value) == 2 and (isinstance(value[0], (type, str))) and not callable(value[1])
+
+
+def _is_dep_callable(dep: Any) -> bool:
+    from django.db.models import Model
+
+    if isinstance(dep, (type, str, tuple, Model)):
+        return False
+    return callable(dep)

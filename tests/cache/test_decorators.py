@@ -1,0 +1,278 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from perfkit.cache import MISSING, cached, invalidate, registry, reset_stats, stats
+from perfkit.exceptions import ImproperlyConfiguredError
+
+
+def counting(**options):
+    calls = []
+
+    def decorate(func):
+        def body(*args, **kwargs):
+            calls.append((args, kwargs))
+            return func(*args, **kwargs)
+
+        body.__name__ = body.__qualname__ = func.__qualname__
+        body.__module__ = func.__module__
+        return cached(**options)(body), calls
+
+    return decorate
+
+
+def test_hit_miss_and_methods_on_every_backend(alias, signal_log):
+    @cached(timeout=60, cache=alias)
+    def double(x):
+        calls.append(x)
+        return {"v": x * 2}
+
+    calls = []
+    assert double.peek(2) is MISSING
+    assert double(2) == {"v": 4}
+    assert double(2) == {"v": 4}
+    assert double(x=2) == {"v": 4}
+    assert calls == [2]
+    assert double.peek(2) == {"v": 4}
+    double.invalidate(2)
+    assert double.peek(2) is MISSING
+    assert double(2) == {"v": 4}
+    assert calls == [2, 2]
+    assert double.refresh(2) == {"v": 4}
+    assert calls == [2, 2, 2]
+    double(3)
+    double.invalidate()  # every entry
+    assert double.peek(2) is MISSING
+    assert double.peek(3) is MISSING
+    s = stats(double)[double.perfkit_name]
+    assert (s["hits"], s["misses"], s["refreshes"]) == (2, 3, 1)
+    names = signal_log.names()
+    assert names.count("cache_hit") == 2
+    assert names.count("cache_miss") == 3
+    hit = next(kw for name, kw in signal_log if name == "cache_hit")
+    assert hit["sender"] is double
+    assert hit["cache"] == alias
+    assert hit["key"] == double.key_for(2)
+    assert hit["dependencies"] == [f"pkt:f:{double.perfkit_name}"]
+    assert hit["age"] >= 0
+
+
+def test_none_is_cached_unless_cache_none_false(db):
+    calls = []
+
+    @cached(timeout=60)
+    def maybe(x):
+        calls.append(x)
+
+    @cached(timeout=60, cache_none=False)
+    def never(x):
+        calls.append(-x)
+
+    maybe(1), maybe(1), never(1), never(1)
+    assert calls == [1, -1, -1]
+
+
+def test_exceptions_propagate_and_are_not_cached(db):
+    calls = []
+
+    @cached(timeout=60)
+    def boom(x):
+        calls.append(x)
+        raise ValueError(f"bad {x}")
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="bad 1"):
+            boom(1)
+    assert calls == [1, 1]
+    # the lock was released: a third caller does not wait LOCK_WAIT seconds
+    started = time.monotonic()
+    with pytest.raises(ValueError):
+        boom(1)
+    assert time.monotonic() - started < 1
+
+
+def test_timeout_expires_entries(db):
+    calls = []
+
+    @cached(timeout=0.2, early_refresh=False)
+    def f():
+        calls.append(1)
+        return len(calls)
+
+    assert f() == 1
+    assert f() == 1
+    time.sleep(0.25)
+    assert f() == 2
+
+
+def test_timeout_none_keeps_until_invalidated(db):
+    @cached(timeout=None)
+    def f():
+        return object.__new__(object).__class__.__name__
+
+    f()
+    assert f.peek() == "object"
+
+
+def test_bad_options_raise_naming_the_option():
+    with pytest.raises(ImproperlyConfiguredError) as info:
+        cached(timeout="10")
+    assert str(info.value) == (
+        "@cached(timeout='10'): timeout must be a number of seconds >= 0 or None."
+    )
+
+    @cached(timeout=1, depends_on=[42])
+    def f():
+        return 1
+
+    with pytest.raises(ImproperlyConfiguredError) as info:
+        f()
+    assert str(info.value) == (
+        "@cached tests.cache.test_decorators.test_bad_options_raise_naming_the_option.<locals>.f "
+        "depends_on: 42 is not a dependency perfkit understands; use a model class, a model "
+        "instance, a (Model, pk) pair or 'app_label.ModelName'."
+    )
+
+
+def test_bare_decorator_and_registry(db):
+    @cached
+    def plain(x):
+        return x + 1
+
+    assert plain(1) == 2
+    assert plain.peek(1) == 2
+    assert registry[plain.perfkit_name] is plain
+    assert plain.__name__ == "plain"
+    assert plain.__wrapped__ is not None
+
+
+class Shelf:
+    def __init__(self, pk):
+        self.pk = pk
+        self.calls = 0
+
+    def __perfkit_key__(self):
+        return self.pk
+
+    @cached(timeout=60)
+    def count(self, extra=0):
+        self.calls += 1
+        return self.pk + extra
+
+    @cached(timeout=60)
+    @classmethod
+    def kind(cls, n):
+        Shelf.kind_calls += 1
+        return f"{cls.__name__}{n}"
+
+    @cached(timeout=60)
+    @staticmethod
+    def twice(n):
+        Shelf.static_calls += 1
+        return n * 2
+
+    kind_calls = 0
+    static_calls = 0
+
+
+def test_methods_classmethods_staticmethods(db):
+    a, b = Shelf(1), Shelf(2)
+    assert a.count() == 1
+    assert a.count() == 1
+    assert b.count(5) == 7
+    assert a.calls == 1
+    assert a.count.peek() == 1
+    assert b.count.peek() is MISSING
+    a.count.invalidate()
+    assert a.count.peek() is MISSING
+    assert a.count.key_for() != b.count.key_for()
+    assert Shelf.kind(1) == "Shelf1"
+    assert Shelf.kind(1) == "Shelf1"
+    assert Shelf.kind_calls == 1
+    assert Shelf.kind.peek(1) == "Shelf1"
+    assert Shelf.twice(4) == 8
+    assert Shelf(3).twice(4) == 8
+    assert Shelf.static_calls == 1
+
+
+def test_async_functions_and_twins(db):
+    calls = []
+
+    @cached(timeout=60)
+    async def fetch(x):
+        calls.append(x)
+        await asyncio.sleep(0)
+        return x * 3
+
+    async def scenario():
+        assert await fetch(2) == 6
+        assert await fetch(2) == 6
+        assert await fetch.apeek(2) == 6
+        await fetch.ainvalidate(2)
+        assert await fetch.apeek(2) is MISSING
+        assert await fetch.arefresh(2) == 6
+        assert await fetch(2) == 6
+
+    asyncio.run(scenario())
+    assert calls == [2, 2]
+    from asgiref.sync import iscoroutinefunction
+
+    assert iscoroutinefunction(fetch)
+    assert fetch.warm_many([((7,), {})]).stored == 1
+    assert fetch.peek(7) == 21
+
+
+@pytest.mark.redis
+def test_async_on_redis(redis_cache):
+    @cached(timeout=60, cache="redis")
+    async def fetch(x):
+        return [x]
+
+    async def scenario():
+        return [await fetch(1), await fetch(1), await fetch.apeek(1)]
+
+    assert asyncio.run(scenario()) == [[1], [1], [1]]
+
+
+def test_warm_many_stores_with_one_set_many(alias):
+    from perfkit.testing import capture_cache
+
+    @cached(timeout=60, cache=alias)
+    def square(x):
+        if x == 3:
+            raise ValueError("three")
+        return x * x
+
+    square(0)  # generations exist now
+    with capture_cache() as log:
+        result = square.warm_many([((1,), {}), ((2,), {}), ((3,), {}), ((), {"x": 4})])
+    assert result.stored == 3
+    assert result.failed == [((3,), {}, "ValueError: three")]
+    assert result.seconds > 0
+    # capture_cache logs one op per key: one read of the generations, one set_many of 3 keys
+    assert [op.op for op in log] == ["get_many"] + ["set_many"] * 3
+    assert square.peek(4) == 16
+    assert square.peek(3) is MISSING
+
+
+def test_reset_stats(db):
+    @cached(timeout=60)
+    def f():
+        return 1
+
+    f()
+    reset_stats(f)
+    assert stats(f)[f.perfkit_name]["misses"] == 0
+
+
+def test_invalidate_function_target(db):
+    @cached(timeout=60)
+    def f(x):
+        return x
+
+    f(1)
+    invalidate(f)
+    assert f.peek(1) is MISSING
