@@ -30,8 +30,7 @@ def capture_run(
     call: Callable[[], Any], *, exclude_table: str | None = None
 ) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
     """Run ``call`` once under capture; return (queries, cache ops, perfkit events)."""
-    from perfkit.testing import capture_queries
-    from perfkit.testing.cachelog import capture_cache
+    from perfkit.testing import capture_cache, capture_queries
 
     events: Counter[str] = Counter()
     with capture_queries() as log, capture_cache() as cache_log, _perfkit_events(events):

@@ -1,0 +1,1 @@
+"""Integrations with other Django tools (``perfkit.contrib.debug_toolbar.PerfkitPanel``)."""
