@@ -11,6 +11,7 @@ import importlib.util
 import os
 
 from demo_project.env import BASE_DIR, database_from_url, flag
+from perfkit.backends import caches_from_env
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "perfkit-demo-not-secret")
 DEBUG = flag("DJANGO_DEBUG", True)
@@ -81,18 +82,13 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-_cache_url = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
-if _cache_url:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": _cache_url,
-            "KEY_PREFIX": "perfkit-demo",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-        }
-    }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# no environment: an in-process cache; REDIS_URL or CACHE_URL (any perfkit.backends.cache_url
+# URL: redis://, db://table, ...) switches to a shared one with fail-fast timeouts
+CACHES = caches_from_env(
+    "locmem://perfkit-demo",
+    env=("CACHE_URL", "REDIS_URL"),
+    options={"key_prefix": "perfkit-demo"},
+)
 
 PERFKIT = {"KEY_PREFIX": "demo"}
 

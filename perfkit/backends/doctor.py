@@ -106,6 +106,7 @@ def probe_cache(alias: str) -> tuple[CacheProbe, list[Finding]]:
         backend = getattr(cache, "perfkit_strict", cache)
         key, value = f"perfkit-doctor:{uuid.uuid4().hex}", {"perfkit": "doctor"}
         for name, call in (
+            ("connect", lambda: backend.get(key)),  # the first call pays for connecting
             ("set", lambda: backend.set(key, value, 30)),
             ("get", lambda: backend.get(key)),
             ("delete", lambda: backend.delete(key)),

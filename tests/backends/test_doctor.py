@@ -49,7 +49,8 @@ def test_healthy_setup(cache_table):
     assert lines[2] == "cache 'redis'      django-redis         redis://127.0.0.1:6379/11"
     assert lines[4] == "cache 'db'         db                   perfkit_doctor_cache"
     for line in (lines[1], lines[3], lines[5]):
-        assert line.startswith("    ok  set ")
+        assert line.startswith("    ok  connect ")
+        assert " ms  set " in line
         assert " ms  get " in line
         assert " ms  delete " in line
     assert lines[-1] == "0 error(s), 0 warning(s)."
@@ -67,7 +68,7 @@ def test_json_output(cache_table):
     [probe] = report["caches"]
     assert probe["alias"] == "redis"
     assert probe["ok"] is True
-    assert sorted(probe["latency_ms"]) == ["delete", "get", "set"]
+    assert sorted(probe["latency_ms"]) == ["connect", "delete", "get", "set"]
     assert all(ms > 0 for ms in probe["latency_ms"].values())
 
 
