@@ -21,6 +21,8 @@ from perfkit.testing.budget import (
 )
 from perfkit.testing.cachelog import CacheLog, CacheOp, capture_cache
 from perfkit.testing.capture import CapturedQuery, QueryGroup, QueryLog, capture_queries
+from perfkit.testing.records import PerfRecord, perf_record
+from perfkit.testing.unittest import PerfTestMixin
 
 __all__ = [
     "CacheLog",
@@ -28,6 +30,8 @@ __all__ = [
     "CacheOpsAssertion",
     "CapturedQuery",
     "PerfBudget",
+    "PerfRecord",
+    "PerfTestMixin",
     "QueryAssertion",
     "QueryGroup",
     "QueryLog",
@@ -39,4 +43,5 @@ __all__ = [
     "capture_cache",
     "capture_queries",
     "perf_budget",
+    "perf_record",
 ]

@@ -33,6 +33,8 @@ _NOISE = re.compile(
     r"\s*(BEGIN|COMMIT|ROLLBACK|START TRANSACTION|SAVEPOINT|RELEASE|END)\b", re.IGNORECASE
 )
 
+_READ = re.compile(r"\s*\(?\s*(SELECT|WITH)\b", re.IGNORECASE)
+
 
 class CapturedQuery:
     """One executed statement: SQL, params, database alias, seconds taken and where from."""
@@ -138,9 +140,11 @@ class QueryLog:
     def clear(self) -> None:
         self.queries.clear()
 
-    def _groups(self, key: Any, minimum: int) -> list[QueryGroup]:
+    def _groups(self, key: Any, minimum: int, *, reads: bool = False) -> list[QueryGroup]:
         buckets: dict[Any, list[CapturedQuery]] = {}
         for query in self.counted():
+            if reads and not _READ.match(query.sql):
+                continue
             buckets.setdefault(key(query), []).append(query)
         groups = [QueryGroup(qs) for qs in buckets.values() if len(qs) >= minimum]
         groups.sort(key=lambda g: -g.count)  # stable: ties stay in order of first execution
@@ -155,10 +159,13 @@ class QueryLog:
         return self._groups(lambda q: (q.alias, q.fingerprint), 2)
 
     def nplusone(self, threshold: int | None = None) -> list[QueryGroup]:
-        """Groups of one shape repeated ``threshold`` times or more from the same location."""
+        """Groups of one SELECT shape run ``threshold`` times or more from the same location.
+
+        Only reads count: a loop of INSERTs shows in ``similar()``, but it is no lazy load.
+        """
         if threshold is None:
             threshold = perfkit_settings.NPLUSONE_THRESHOLD
-        return self._groups(lambda q: (q.alias, q.fingerprint, q.location), threshold)
+        return self._groups(lambda q: (q.alias, q.fingerprint, q.location), threshold, reads=True)
 
 
 # --- the dispatcher --------------------------------------------------------------------------
