@@ -6,6 +6,8 @@ import os
 
 from celery import Celery
 
+from perfkit.warming import configure_celery
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_project.settings")
 
 app = Celery("demo_project")
@@ -24,4 +26,6 @@ app.conf.update(
     beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
     result_extended=True,
 )
+# perfkit's queue (x-max-priority), routes, prefetch 1, refresh-ahead; runs once Django is ready
+configure_celery(app)
 app.autodiscover_tasks()

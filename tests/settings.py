@@ -88,7 +88,8 @@ CACHES = {
     },
 }
 
-PERFKIT: dict[str, object] = {"KEY_PREFIX": "pkt"}
+# stale entries refresh in-process unless a test turns this on (tests/warming does, with a worker)
+PERFKIT: dict[str, object] = {"KEY_PREFIX": "pkt", "REFRESH_IN_BACKGROUND": False}
 
 STATIC_URL = "static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,193 @@
+"""Running one chunk of a warmer: decode, compute, store with one ``set_many``.
+
+Kept free of Celery so ``perfkit_warm --sync`` and the tasks share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.cache import BaseCache, caches
+
+from perfkit.conf import perfkit_settings
+from perfkit.warming.encoding import Call, decode_calls
+from perfkit.warming.registry import Warmer
+
+__all__ = ["ChunkOutcome", "chunk_lock_key", "lock_cache", "lock_ttl", "run_chunk"]
+
+MAX_RETRIES = 3
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 60.0
+# failures worth another try: the cache or the database was briefly unreachable
+TRANSIENT = (
+    "CacheUnavailable",
+    "ConnectionError",
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "BrokenPipeError",
+    "TimeoutError",
+    "OperationalError",
+    "InterfaceError",
+)
+ChunkOutcome = dict[str, Any]
+
+
+def backoff(retries: int) -> float:
+    """Seconds to wait before retry number ``retries + 1`` (exponential, capped)."""
+    return min(BACKOFF_MAX, BACKOFF_BASE * 2**retries)
+
+
+def lock_ttl() -> int:
+    """TTL of a chunk's dedup lock: every attempt's time limit plus the waits between them.
+
+    Long enough that a redelivered or retried chunk is still recognised as running, and much
+    shorter than any sensible schedule interval, so a lost lock never skips the next run.
+    """
+    limit = float(perfkit_settings.WARMING_TIME_LIMIT)
+    waits = sum(backoff(n) for n in range(MAX_RETRIES))
+    return int(limit * (MAX_RETRIES + 1) + waits) + 1
+
+
+def lock_cache(func: Any) -> BaseCache:
+    """The cache holding ``func``'s entries (where its locks and counters belong too)."""
+    cache = getattr(func, "cache", None)
+    if isinstance(cache, BaseCache):
+        return cache
+    alias = getattr(func, "cache_alias", None) or perfkit_settings.CACHE_ALIAS
+    return caches[alias]
+
+
+def chunk_lock_key(name: str, calls: list[list[Any]]) -> str:
+    digest = hashlib.sha1(
+        json.dumps(calls, sort_keys=True, separators=(",", ":")).encode(), usedforsecurity=False
+    ).hexdigest()[:20]
+    return f"{perfkit_settings.KEY_PREFIX}:warm:lock:{name}:{digest}"
+
+
+def acquire(cache: BaseCache, key: str, token: str, ttl: int) -> bool:
+    """Take the lock, or find it already ours (a retry or redelivery of the same task)."""
+    return bool(cache.add(key, token, ttl)) or cache.get(key) == token
+
+
+def release(cache: BaseCache, key: str, token: str) -> None:
+    if cache.get(key) == token:
+        cache.delete(key)
+
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*$")
+
+
+def per_second(rate_limit: str | None) -> float | None:
+    """``"100/s"``, ``"600/m"``, ``"3600/h"`` as calls per second (None: unlimited)."""
+    if not rate_limit:
+        return None
+    match = _RATE.match(rate_limit)
+    if not match:
+        return None
+    return float(match[1]) / {"s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+class ChunkTimeLimit(BaseException):
+    """Raised at a chunk's soft time limit.
+
+    A BaseException on purpose: ``warm_many`` records an ``Exception`` raised by one call and
+    goes on with the next, which would let the chunk run on until the hard limit kills the
+    worker process.  This one escapes it, so the chunk stops.
+    """
+
+
+@contextmanager
+def soft_limit_stops_chunk() -> Iterator[None]:
+    """In a prefork child, turn the soft-time-limit signal into ``ChunkTimeLimit``."""
+    sig = getattr(signal, "SIGUSR1", None)
+    if sig is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise ChunkTimeLimit()
+
+    previous = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        signal.signal(sig, previous)
+
+
+def _warm(func: Any, calls: list[Call]) -> tuple[int, list[tuple[tuple, dict, str]]]:
+    warm_many = getattr(func, "warm_many", None)
+    if warm_many is not None:
+        result = warm_many(calls)
+        return int(result.stored), list(result.failed)
+    # fallback for cached functions without warm_many: one refresh (one set) per call
+    stored, failed = 0, []
+    for args, kwargs in calls:
+        try:
+            func.refresh(*args, **kwargs)
+            stored += 1
+        except Exception as exc:
+            failed.append((args, kwargs, f"{type(exc).__name__}: {exc}"))
+    return stored, failed
+
+
+def is_transient(reason: str) -> bool:
+    return reason.split(":", 1)[0].strip() in TRANSIENT
+
+
+def run_chunk(warmer: Warmer, encoded: list[list[Any]], *, soft_limit: float | None = None):
+    """Warm one chunk; failures are collected per call, never raised.
+
+    Returns ``stored``, ``failed`` (``[args, kwargs, reason]`` lists, JSON-ready), ``retry``
+    (encoded calls that failed transiently) and ``seconds``.
+    """
+    started = time.monotonic()
+    calls, missing = decode_calls(encoded)
+    failed: list[list[Any]] = [[a, k, r] for a, k, r in missing]
+    missing_ids = {id(args) for args, _kw, _r in missing}
+    encoded_ok = [c for c in encoded if id(c[0]) not in missing_ids]
+    try:
+        with soft_limit_stops_chunk():
+            stored, failures = _warm(warmer.func, calls)
+    except ChunkTimeLimit:
+        limit = soft_limit or 0
+        reason = (
+            f"SoftTimeLimitExceeded: the chunk stopped at its soft time limit ({limit:g} s) "
+            "and stored nothing; use a smaller chunk_size"
+        )
+        failed += [[a, k, reason] for a, k in encoded_ok]
+        return {"stored": 0, "failed": failed, "retry": [], "seconds": _since(started)}
+    retry: list[list[Any]] = []
+    used: set[int] = set()
+    for args, kwargs, reason in failures:
+        index = _find(calls, used, tuple(args), dict(kwargs))
+        original = encoded_ok[index] if index is not None else [list(args), dict(kwargs)]
+        if is_transient(reason):
+            retry.append(original)
+        else:
+            failed.append([original[0], original[1], reason])
+    rate = per_second(warmer.rate_limit)
+    if rate and calls:
+        # pace between chunks: this worker stays under the warmer's rate
+        time.sleep(max(0.0, len(calls) / rate - (time.monotonic() - started)))
+    return {"stored": stored, "failed": failed, "retry": retry, "seconds": _since(started)}
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 6)
+
+
+def _find(calls: list[Call], used: set[int], args: tuple, kwargs: dict) -> int | None:
+    # warm_many reports failures in call order; match them back to their encoded form
+    for index, call in enumerate(calls):
+        if index not in used and call == (args, kwargs):
+            used.add(index)
+            return index
+    return None

@@ -1,0 +1,102 @@
+"""Refresh-ahead through Celery: a stale ``@cached`` entry is recomputed by a worker.
+
+``install_refresher()`` hands ``enqueue_refresh`` to ``perfkit.cache.set_background_refresher``.
+On a stale serve perfkit.cache calls it; it enqueues ``perfkit.refresh`` (JSON arguments) unless
+a refresh of the same key is already queued or running, and returns True so the request just
+serves the stale value.  It returns False (perfkit.cache then refreshes in-process) when Celery
+is not active, ``PERFKIT["REFRESH_IN_BACKGROUND"]`` is off, or the arguments are not JSON.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from perfkit.conf import perfkit_settings
+from perfkit.exceptions import WarmingArgumentError, WarmingError
+from perfkit.warming import chunks as _chunks
+from perfkit.warming.encoding import encode_call
+
+__all__ = ["REFRESH_PRIORITY", "cached_function", "enqueue_refresh", "install_refresher"]
+
+logger = logging.getLogger("perfkit.warming")
+# a user is looking at stale data: more urgent than the default warmer priority (5)
+REFRESH_PRIORITY = 7
+
+
+def _cache_registry() -> dict[str, Any]:
+    from perfkit.cache import registry
+
+    return registry
+
+
+def cached_function(name: str) -> Any:
+    """The ``@cached`` wrapper registered as ``name``, importing its module if needed."""
+    found = _cache_registry().get(name)
+    module = name
+    while found is None and "." in module:
+        module = module.rsplit(".", 1)[0]
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            continue
+        found = _cache_registry().get(name)
+    if found is None:
+        raise WarmingError(
+            f"No @cached function named {name!r} in perfkit.cache.registry; is its module "
+            "importable in the worker?"
+        )
+    return found
+
+
+def refresh_lock_ttl() -> int:
+    return int(perfkit_settings.WARMING_TIME_LIMIT) + 60
+
+
+def enqueue_refresh(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Enqueue ``perfkit.refresh`` for one entry; False means "refresh it yourself"."""
+    from perfkit.warming.celery import broker_priority, celery_active, get_app, queue_name
+
+    app = get_app()
+    name = getattr(func, "perfkit_name", None)
+    if not perfkit_settings.REFRESH_IN_BACKGROUND or not name or not celery_active(app):
+        return False
+    try:
+        encoded_args, encoded_kwargs = encode_call((tuple(args), dict(kwargs)), warmer=name)
+    except WarmingArgumentError as exc:
+        logger.debug("perfkit.refresh of %s stays in-process: %s", name, exc)
+        return False
+    lock = f"{perfkit_settings.KEY_PREFIX}:warm:refresh:{func.key_for(*args, **kwargs)}"
+    cache = _chunks.lock_cache(func)
+    if not cache.add(lock, 1, refresh_lock_ttl()):
+        return True  # a refresh of this entry is already queued or running: drop this one
+    try:
+        app.signature(
+            "perfkit.refresh",
+            kwargs={"name": name, "args": encoded_args, "kwargs": encoded_kwargs, "lock": lock},
+            queue=queue_name(app),
+            priority=broker_priority(app, REFRESH_PRIORITY),
+            serializer="json",
+            time_limit=perfkit_settings.WARMING_TIME_LIMIT,
+            soft_time_limit=perfkit_settings.WARMING_SOFT_TIME_LIMIT,
+        ).apply_async()
+    except Exception:
+        cache.delete(lock)
+        logger.warning("perfkit.refresh of %s could not be enqueued", name, exc_info=True)
+        return False
+    return True
+
+
+def release_refresh_lock(func: Any, lock: str) -> None:
+    _chunks.lock_cache(func).delete(lock)
+
+
+def install_refresher() -> bool:
+    """Make stale ``@cached`` serves refresh through Celery; False if perfkit.cache lacks it."""
+    try:
+        from perfkit.cache import set_background_refresher
+    except ImportError:
+        return False
+    set_background_refresher(enqueue_refresh)
+    return True

@@ -1,0 +1,203 @@
+"""Celery tasks perfkit.warm, perfkit.warm_chunk, perfkit.warm_done and perfkit.refresh.
+
+``perfkit.warm`` plans a warmer in the worker, fans its chunks out as a chord at the warmer's
+priority and hands its own task id to the chord's callback, so the ``AsyncResult`` the caller
+holds goes PENDING -> PROGRESS (``done``/``total``/``failed``) -> SUCCESS (the summary).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery import chord, shared_task
+from celery.exceptions import Ignore
+from django.db import close_old_connections
+
+from perfkit.conf import perfkit_settings
+from perfkit.warming import chunks as _chunks
+from perfkit.warming.celery import broker_priority, queue_name
+from perfkit.warming.encoding import decode_calls
+from perfkit.warming.registry import Warmer, check_priority, get_warmer
+
+__all__ = ["dispatch", "refresh", "warm_chunk", "warm_done", "warm_task"]
+
+logger = logging.getLogger("perfkit.warming")
+PROGRESS = "PROGRESS"
+MAX_REPORTED_FAILURES = 200
+
+
+def _counter(task_id: str, field: str) -> str:
+    return f"{perfkit_settings.KEY_PREFIX}:warm:progress:{task_id}:{field}"
+
+
+def _options(app: Any, warmer: Warmer, priority: int) -> dict[str, Any]:
+    return {
+        "queue": queue_name(app, warmer.queue),
+        "priority": broker_priority(app, priority),
+        "serializer": "json",
+    }
+
+
+def dispatch(app: Any, warmer: Warmer, *, priority: int, parent_id: str | None = None) -> int:
+    """Plan ``warmer`` and send its chunks (a chord when ``parent_id`` is given).
+
+    Raises ``WarmingArgumentError`` before sending anything if a planned value is not JSON.
+    Returns the number of planned calls.
+    """
+    encoded = list(warmer.encoded_chunks())
+    total = sum(len(c) for c in encoded)
+    options = _options(app, warmer, priority)
+    limits = {
+        "soft_time_limit": perfkit_settings.WARMING_SOFT_TIME_LIMIT,
+        "time_limit": perfkit_settings.WARMING_TIME_LIMIT,
+    }
+    header = [
+        app.signature(
+            "perfkit.warm_chunk",
+            kwargs={"name": warmer.name, "calls": calls, "parent": parent_id, "total": total},
+            **options,
+            **limits,
+        )
+        for calls in encoded
+    ]
+    if parent_id is None:
+        for sig in header:
+            sig.apply_async()
+        return total
+    if header:
+        cache = _chunks.lock_cache(warmer.func)
+        ttl = _chunks.lock_ttl()
+        cache.set_many({_counter(parent_id, "done"): 0, _counter(parent_id, "failed"): 0}, ttl)
+    callback = app.signature(
+        "perfkit.warm_done", kwargs={"name": warmer.name, "total": total}, **options
+    ).set(task_id=parent_id)
+    chord(header)(callback)
+    return total
+
+
+@shared_task(name="perfkit.warm", bind=True, acks_late=True)
+def warm_task(self: Any, name: str, priority: int | None = None) -> dict[str, Any]:
+    """Plan warmer ``name`` and fan its chunks out; the chord's callback stores the summary."""
+    warmer = get_warmer(name)
+    level = warmer.priority if priority is None else check_priority(priority, where=name)
+    if self.request.is_eager:
+        from perfkit.warming.sync import warm_sync
+
+        return warm_sync(warmer)
+    encoded_total = dispatch(self.app, warmer, priority=level, parent_id=self.request.id)
+    self.update_state(state=PROGRESS, meta={"done": 0, "total": encoded_total, "failed": 0})
+    # the chord's callback carries this task's id and stores the final result under it
+    raise Ignore()
+
+
+@shared_task(
+    name="perfkit.warm_chunk",
+    bind=True,
+    acks_late=True,
+    max_retries=_chunks.MAX_RETRIES,
+)
+def warm_chunk(
+    self: Any,
+    name: str,
+    calls: list[list[Any]],
+    parent: str | None = None,
+    total: int = 0,
+    carried: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Warm one chunk of calls; skip it if the same chunk is already running elsewhere."""
+    carried = carried or {"stored": 0, "failed": []}
+    warmer = get_warmer(name)
+    cache = _chunks.lock_cache(warmer.func)
+    key = carried.get("lock") or _chunks.chunk_lock_key(name, calls)
+    token = str(self.request.id)
+    if not _chunks.acquire(cache, key, token, _chunks.lock_ttl()):
+        logger.info("perfkit.warm_chunk %s: skipped, the same chunk is running", name)
+        return {"stored": 0, "failed": [], "skipped": len(calls), "seconds": 0.0}
+    _, soft = self.request.timelimit or (None, None)
+    started = time.monotonic()
+    try:
+        close_old_connections()
+        outcome = _chunks.run_chunk(warmer, calls, soft_limit=soft)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        retry = calls if _chunks.is_transient(reason) else []
+        failed = [] if retry else [[a, k, reason] for a, k in calls]
+        outcome = {"stored": 0, "failed": failed, "retry": retry}
+    stored = carried["stored"] + outcome["stored"]
+    failed = carried["failed"] + outcome["failed"]
+    if outcome["retry"] and self.request.retries < self.max_retries:
+        raise self.retry(
+            kwargs={
+                "name": name,
+                "calls": outcome["retry"],
+                "parent": parent,
+                "total": total,
+                "carried": {"stored": stored, "failed": failed, "lock": key},
+            },
+            countdown=_chunks.backoff(self.request.retries),
+        )
+    failed += [[a, k, "retries exhausted"] for a, k in outcome["retry"]]
+    _chunks.release(cache, key, token)
+    if parent:
+        _report_progress(self, cache, parent, stored + len(failed), len(failed), total)
+    return {
+        "stored": stored,
+        "failed": failed,
+        "skipped": 0,
+        "seconds": round(time.monotonic() - started, 6),
+    }
+
+
+def _report_progress(task: Any, cache: Any, parent: str, done: int, failed: int, total: int):
+    try:
+        done_now = cache.incr(_counter(parent, "done"), done)
+        failed_now = cache.incr(_counter(parent, "failed"), failed) if failed else None
+        if failed_now is None:
+            failed_now = cache.get(_counter(parent, "failed"), 0)
+    except ValueError:  # counters expired or evicted: report this chunk's own numbers
+        done_now, failed_now = done, failed
+    meta = {"done": done_now, "total": total, "failed": failed_now}
+    task.update_state(task_id=parent, state=PROGRESS, meta=meta)
+
+
+@shared_task(name="perfkit.warm_done", bind=True, acks_late=True)
+def warm_done(self: Any, results: list[dict[str, Any]], name: str, total: int) -> dict[str, Any]:
+    """Sum the chunks' outcomes into the warm's final result."""
+    failed = [f for r in results for f in r["failed"]]
+    summary = {
+        "warmer": name,
+        "total": total,
+        "stored": sum(r["stored"] for r in results),
+        "skipped": sum(r.get("skipped", 0) for r in results),
+        "failed_count": len(failed),
+        "failed": failed[:MAX_REPORTED_FAILURES],
+        "chunks": len(results),
+        "seconds": round(sum(r["seconds"] for r in results), 6),
+    }
+    try:
+        cache = _chunks.lock_cache(get_warmer(name).func)
+        cache.delete_many([_counter(self.request.id, "done"), _counter(self.request.id, "failed")])
+    except Exception:  # cleaning counters is best effort; they expire anyway
+        logger.debug("perfkit.warm_done: could not delete progress counters", exc_info=True)
+    return summary
+
+
+@shared_task(name="perfkit.refresh", bind=True, acks_late=True)
+def refresh(self: Any, name: str, args: list[Any], kwargs: dict[str, Any], lock: str) -> bool:
+    """Recompute one cached entry of the ``@cached`` function ``name``; release its lock."""
+    from perfkit.warming.refresh import cached_function, release_refresh_lock
+
+    func = cached_function(name)
+    calls, _missing = decode_calls([[args, kwargs]])
+    if not calls:
+        release_refresh_lock(func, lock)
+        logger.info("perfkit.refresh %s: dropped, an instance it needs no longer exists", name)
+        return False
+    (call_args, call_kwargs) = calls[0]
+    try:
+        func.refresh(*call_args, **call_kwargs)
+    finally:
+        release_refresh_lock(func, lock)
+    return True
