@@ -28,6 +28,23 @@ def cache_using() -> None:
         cache.set("bench-test", Book.objects.count())
 
 
+def cached_count() -> int:
+    from perfkit.cache import cached
+
+    global _cached_count
+    if _cached_count is None:
+
+        @cached(timeout=60, depends_on=[Book])
+        def count_books() -> int:
+            return Book.objects.count()
+
+        _cached_count = count_books
+    return _cached_count()
+
+
+_cached_count = None
+
+
 def broken() -> None:
     raise ValueError("boom")
 
@@ -37,6 +54,7 @@ def bench_scenarios(clean_registry):
     scenario("t-counted", tags=["t"])(counted)
     scenario("t-cache", setup=lambda: SETUP_CALLS.append("setup"), tags=["t"])(cache_using)
     scenario("t-broken")(broken)
+    scenario("t-cached")(cached_count)
     scenario("t-page", url="/books/?size=5", tags=["t"])
     scenario("t-page-user", url="/books/?size=5", user="bench-user")
     scenario("t-missing", url="/no/such/page/")
@@ -177,6 +195,21 @@ def test_optimised_count_does_not_grow_with_the_page(tmp_path, bookstore):
             services.book_list_optimised(1, size)
         counts.append(log.count())
     assert counts == [2, 2]
+
+
+@pytest.mark.parametrize("backend", ["locmem", "db"])
+def test_perfkit_cached_function_has_zero_queries_warm(tmp_path, bookstore, backend):
+    path = tmp_path / "bench.json"
+    bench("t-cached", backends=backend, json=str(path))
+    _, rows = results(path)
+    cold, warm = rows["t-cached", backend, "cold"], rows["t-cached", backend, "warm"]
+    assert cold["error"] is None, cold["error"]
+    assert cold["queries"]["count"] == 1
+    assert (cold["perfkit"]["misses"], cold["perfkit"]["hits"]) == (1, 0)
+    assert cold["cache"]["sets"] >= 1
+    assert warm["queries"]["count"] == 0
+    assert (warm["perfkit"]["misses"], warm["perfkit"]["hits"]) == (0, 1)
+    assert warm["cache"]["misses"] == 0
 
 
 def test_baseline_with_an_added_query_exits_1(tmp_path, bookstore):

@@ -1,0 +1,148 @@
+"""PNG plots of benchmark result files (used by run_all.py).
+
+A result file may say exactly what to draw with a top-level ``"plots"`` list (see README.md):
+
+    {"plots": [{"file": "bench_cache_hit.png", "title": "Hit path", "kind": "barh",
+                "xlabel": "median us per call", "bars": {"perfkit": 41.8, "memoize": 65.7}},
+               {"file": "bench_cache_invalidation.png", "kind": "line", "log": true,
+                "xlabel": "dependent entries", "ylabel": "ms per write",
+                "series": [{"label": "perfkit", "x": [10, 100000], "y": [0.1, 0.1]}]}]}
+
+Without it, every number under a key named like a median/mean/p50 is drawn as one horizontal
+bar labelled by its path.  perfkit_bench reports get a cold/warm median chart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+_FIGURE_KEYS = ("median", "p50", "mean")
+
+
+def plot_all(results: Path) -> list[str]:
+    """Draw every ``results/*.json``; return the PNG paths written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    written: list[str] = []
+    for path in sorted(results.glob("*.json")):
+        if path.name == "summary.json":
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"  cannot plot {path.name}: {exc}")
+            continue
+        if isinstance(data, dict) and data.get("plots"):
+            specs = data["plots"]
+        elif isinstance(data, dict) and str(data.get("schema", "")).startswith("perfkit-bench/"):
+            specs = [_perfkit_bench_spec(data, path.stem)]
+        else:
+            specs = [_fallback_spec(data, path.stem)]
+        for spec in specs:
+            if spec is None:
+                continue
+            try:
+                written.append(str(_draw(spec, results)))
+            except Exception as exc:  # one bad spec must not lose the other plots
+                print(f"  cannot plot {spec.get('file', path.stem)}: {type(exc).__name__}: {exc}")
+    return written
+
+
+def _draw(spec: dict[str, Any], results: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    kind = spec.get("kind", "barh")
+    bars: dict[str, float] = spec.get("bars", {})
+    height = max(3.0, 0.35 * len(bars) + 1.5) if kind == "barh" else 4.5
+    width = max(9.0, 0.55 * len(spec.get("groups", ()))) if kind == "grouped" else 9.0
+    fig, ax = plt.subplots(figsize=(width, height if kind != "grouped" else 5.5))
+    if kind == "line":
+        for series in spec["series"]:
+            ax.plot(series["x"], series["y"], marker="o", label=series["label"])
+        ax.legend()
+    elif kind == "grouped":
+        groups, series = spec["groups"], spec["series"]
+        width = 0.8 / max(1, len(series))
+        for i, item in enumerate(series):
+            xs = [g + i * width for g in range(len(groups))]
+            ax.bar(xs, item["values"], width=width, label=item["label"])
+        ax.set_xticks([g + 0.4 - width / 2 for g in range(len(groups))])
+        ax.set_xticklabels(groups, rotation=30, ha="right")
+        ax.legend()
+    elif kind == "bar":
+        ax.bar(list(bars), list(bars.values()))
+        ax.tick_params(axis="x", rotation=30)
+    else:
+        labels = list(bars)[::-1]
+        ax.barh(labels, [bars[label] for label in labels])
+        for y, label in enumerate(labels):
+            ax.annotate(f" {bars[label]:.4g}", (bars[label], y), va="center", fontsize=8)
+    if spec.get("log"):
+        (ax.set_xscale if kind == "barh" else ax.set_yscale)("log")
+        if kind == "line":
+            ax.set_xscale("log")
+    ax.set_title(spec.get("title", ""))
+    ax.set_xlabel(spec.get("xlabel", ""))
+    ax.set_ylabel(spec.get("ylabel", ""))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = results / spec["file"]
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _perfkit_bench_spec(data: dict[str, Any], stem: str) -> dict[str, Any] | None:
+    rows = [r for r in data["results"] if r.get("time_ms")]
+    if not rows:
+        return None
+    groups = list(dict.fromkeys(f"{r['scenario']} ({r['backend']})" for r in rows))
+    series = []
+    for mode in ("cold", "warm"):
+        by_group = {
+            f"{r['scenario']} ({r['backend']})": r["time_ms"]["p50"]
+            for r in rows
+            if r["mode"] == mode
+        }
+        if by_group:
+            series.append({"label": mode, "values": [by_group.get(g, 0) for g in groups]})
+    return {
+        "file": f"{stem}.png",
+        "kind": "grouped",
+        "title": "perfkit_bench on the demo: median per scenario and backend",
+        "ylabel": "median ms (log)",
+        "log": True,
+        "groups": groups,
+        "series": series,
+    }
+
+
+def _fallback_spec(data: Any, stem: str) -> dict[str, Any] | None:
+    bars: dict[str, float] = {}
+
+    def walk(value: Any, path: list[str]) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, [*path, str(key)])
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                label = item.get("name") or item.get("label") if isinstance(item, dict) else None
+                walk(item, [*path, str(label or i)])
+        elif isinstance(value, int | float) and not isinstance(value, bool) and path:
+            leaf = path[-1].lower()
+            if any(leaf.startswith(k) for k in _FIGURE_KEYS):
+                bars[" / ".join(path)] = float(value)
+
+    walk(data, [])
+    if not bars:
+        print(f"  {stem}.json: no 'plots' list and no median/mean/p50 figures to draw")
+        return None
+    return {
+        "file": f"{stem}.png",
+        "kind": "barh",
+        "title": stem,
+        "bars": dict(list(bars.items())[:40]),
+    }
