@@ -34,44 +34,66 @@ _m2m = threading.local()  # depth of m2m_changed spans: their through-table writ
 _installed: list[bool] = []
 
 
-def _where_pks(query: Any) -> list[Any] | None:
-    """The primary keys a ``pk = x`` / ``pk IN (...)`` WHERE names, else None."""
+def _where_values(query: Any) -> tuple[Any, list[Any]] | None:
+    """``(field, values)`` when the WHERE is one ``field = x`` / ``field IN (...)``, else None."""
     where = query.where
     if where.connector != AND or where.negated or len(where.children) != 1:
         return None
     lookup = where.children[0]
     lhs = getattr(lookup, "lhs", None)
-    if not isinstance(lhs, Col) or not lhs.target.primary_key:
+    if not isinstance(lhs, Col):
         return None
     if lhs.target.model._meta.concrete_model is not query.model._meta.concrete_model:
         return None
     rhs = lookup.rhs
     if lookup.lookup_name == "exact" and not hasattr(rhs, "resolve_expression"):
-        return [rhs]
-    if (
+        values = [rhs]
+    elif (
         lookup.lookup_name == "in"
         and isinstance(rhs, (list, tuple, set, frozenset))
         and not any(hasattr(v, "resolve_expression") for v in rhs)
     ):
-        return list(rhs)
-    return None
+        values = list(rhs)
+    else:
+        return None
+    return lhs.target, [getattr(v, "pk", v) for v in values]
 
 
-def _written(model: type[Model], pks: list[Any] | None, using: str) -> None:
+def _where_pks(query: Any) -> list[Any] | None:
+    """The primary keys a ``pk = x`` / ``pk IN (...)`` WHERE names, else None."""
+    found = _where_values(query)
+    return found[1] if found is not None and found[0].primary_key else None
+
+
+def _through_write(model: type[Model], query: Any, rows: list[Any] | None, using: str) -> None:
+    # an m2m through table: its writes change both ends; rows (inserts) or the WHERE (deletes
+    # by one end, as cascades do) tell which rows of the ends
+    known = _where_values(query) if rows is None else None
+    keys = generations.write_keys(model, None)
+    targets = [generations.label(model)]
+    for field in model._meta.concrete_fields:
+        if not (field.is_relation and field.related_model is not None):
+            continue
+        pks: list[Any] | None = None
+        if rows is not None:
+            pks = sorted({getattr(obj, field.attname) for obj in rows}, key=str)
+        elif known is not None and known[0] is field:
+            pks = known[1]
+        if pks is not None and len(pks) > _MAX_ROW_KEYS:
+            pks = None
+        keys += generations.write_keys(field.related_model, pks)
+        targets.append(generations.label(field.related_model))
+    generations.bump(keys, targets=targets, using=using)
+
+
+def _written(
+    model: type[Model], pks: list[Any] | None, using: str, query: Any = None, objs: Any = None
+) -> None:
     if not perfkit_settings.INVALIDATION:
         return
-    meta = model._meta
-    if meta.auto_created:
-        # an m2m through table: its writes change both ends
-        if getattr(_m2m, "depth", 0):
-            return
-        keys = generations.write_keys(model, None)
-        targets = [generations.label(model)]
-        for field in meta.concrete_fields:
-            if field.is_relation and field.related_model is not None:
-                keys += generations.write_keys(field.related_model, None)
-                targets.append(generations.label(field.related_model))
-        generations.bump(keys, targets=targets, using=using)
+    if model._meta.auto_created:
+        if not getattr(_m2m, "depth", 0):  # inside m2m_changed the signal covers it
+            _through_write(model, query, objs, using)
         return
     if pks is not None and len(pks) > _MAX_ROW_KEYS:
         pks = None
@@ -80,9 +102,11 @@ def _written(model: type[Model], pks: list[Any] | None, using: str) -> None:
     generations.bump(generations.write_keys(model, pks), targets=targets, using=using)
 
 
-def _safely(model: type[Model], pks: list[Any] | None, using: str) -> None:
+def _safely(
+    model: type[Model], pks: list[Any] | None, using: str, query: Any = None, objs: Any = None
+) -> None:
     try:
-        _written(model, pks, using)
+        _written(model, pks, using, query, objs)
     except Exception:  # invalidation must never break the write itself
         logger.exception("perfkit.cache: invalidation after a write to %s failed", model)
 
@@ -114,17 +138,17 @@ def install() -> None:
             pks = _insert_pks(self, rows, returning_fields)
         except Exception:
             pks = None
-        _safely(self.query.model, pks, self.using)
+        _safely(self.query.model, pks, self.using, self.query, self.query.objs)
         return rows
 
     def execute_update(self: Any, result_type: Any) -> Any:
         result = update_sql(self, result_type)
-        _safely(self.query.model, _where_pks(self.query), self.using)
+        _safely(self.query.model, _where_pks(self.query), self.using, self.query)
         return result
 
     def execute_delete(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = delete_sql(self, *args, **kwargs)
-        _safely(self.query.model, _where_pks(self.query), self.using)
+        _safely(self.query.model, _where_pks(self.query), self.using, self.query)
         return result
 
     compiler.SQLInsertCompiler.execute_sql = execute_insert  # type: ignore[method-assign]

@@ -7,11 +7,15 @@ from django.conf import settings
 from django.test import override_settings
 
 from perfkit.cache import generations, registry
+from perfkit.conf import perfkit_settings
 
 
 @pytest.fixture(autouse=True)
 def _isolated_registry():
     """Wrappers defined by a test leave the registry (and so the bumped aliases) after it."""
+    # demo_project/celery.py reads perfkit_settings while the settings module is still loading,
+    # which caches an empty PERFKIT dict: read the real one again
+    perfkit_settings.reload()
     before = dict(registry)
     yield
     registry.clear()

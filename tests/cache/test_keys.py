@@ -67,7 +67,13 @@ def test_keys_are_stable_across_processes():
         for _ in range(2)
     }
     assert len(runs) == 1
-    assert runs.pop().strip().startswith("pkt:c:__main__.g:")
+
+    @cached(timeout=1)
+    def g(a, b):
+        return a
+
+    here = g.key_for({"x": decimal.Decimal("2.0"), "y": (1, None)}, "z")
+    assert runs.pop().strip().endswith(":c:__main__.g:" + here.rsplit(":", 1)[1])
 
 
 def test_unkeyable_argument_names_function_argument_and_escape_hatch():

@@ -1,0 +1,316 @@
+from __future__ import annotations
+
+import datetime
+import decimal
+
+import pytest
+from django.db import transaction
+
+from demo_project.bookstore.models import Author, Book, Publisher, Review, Tag
+from perfkit.cache import MISSING, cached, invalidate
+
+
+def make_books(n=3):
+    author = Author.objects.create(name="Ann")
+    publisher = Publisher.objects.create(name="Pub")
+    books = [
+        Book.objects.create(
+            title=f"B{i}",
+            isbn=f"isbn{i}",
+            author=author,
+            publisher=publisher,
+            published=datetime.date(2020, 1, 1),
+            price=decimal.Decimal("9.99"),
+            pages=100,
+        )
+        for i in range(n)
+    ]
+    return author, publisher, books
+
+
+@pytest.fixture
+def cached_fns(alias):
+    _author, _publisher, books = make_books()
+
+    @cached(timeout=60, cache=alias, depends_on=[Book])
+    def titles():
+        return sorted(Book.objects.values_list("title", flat=True))
+
+    @cached(timeout=60, cache=alias, depends_on=lambda book_id: [(Book, book_id)])
+    def title(book_id):
+        return Book.objects.filter(pk=book_id).values_list("title", flat=True).first()
+
+    @cached(timeout=60, cache=alias, depends_on=[Book, Tag])
+    def tag_names(book_id):
+        return sorted(Book.objects.get(pk=book_id).tags.values_list("name", flat=True))
+
+    return titles, title, tag_names, books
+
+
+def warm(*calls):
+    for func, args in calls:
+        func(*args)
+        assert func.peek(*args) is not MISSING
+
+
+WRITES = {
+    "save": lambda b: (setattr(b[0], "title", "X"), b[0].save()),
+    "delete": lambda b: b[0].delete(),
+    "create": lambda b: Book.objects.create(
+        title="New",
+        isbn="isbnN",
+        author=b[0].author,
+        publisher=b[0].publisher,
+        published=datetime.date(2020, 1, 1),
+        price=1,
+        pages=1,
+    ),
+    "queryset_update": lambda b: Book.objects.filter(title="B0").update(title="Y"),
+    "queryset_delete": lambda b: Book.objects.filter(title="B0").delete(),
+    "bulk_create": lambda b: Book.objects.bulk_create(
+        [
+            Book(
+                title="Bulk",
+                isbn="isbnB",
+                author=b[0].author,
+                publisher=b[0].publisher,
+                published=datetime.date(2020, 1, 1),
+                price=1,
+                pages=1,
+            )
+        ]
+    ),
+    "bulk_update": lambda b: Book.objects.bulk_update(
+        [setattr(b[0], "title", "Z") or b[0]], ["title"]
+    ),
+    "update_or_create": lambda b: Book.objects.update_or_create(
+        pk=b[0].pk, defaults={"title": "U"}
+    ),
+    "get_or_create": lambda b: Book.objects.get_or_create(
+        title="G",
+        defaults={
+            "isbn": "isbnG",
+            "author": b[0].author,
+            "publisher": b[0].publisher,
+            "published": datetime.date(2020, 1, 1),
+            "price": 1,
+            "pages": 1,
+        },
+    ),
+    "cascade": lambda b: b[0].author.delete(),
+}
+
+
+@pytest.mark.parametrize("write", sorted(WRITES))
+def test_every_orm_write_invalidates(cached_fns, write):
+    titles, title, _, books = cached_fns
+    warm((titles, ()), (title, (books[0].pk,)))
+    WRITES[write](books)
+    assert titles.peek() is MISSING
+    assert titles() == sorted(Book.objects.values_list("title", flat=True))
+    if write not in {"create", "bulk_create", "get_or_create"}:
+        assert title.peek(books[0].pk) is MISSING
+
+
+@pytest.mark.parametrize("write", ["save", "delete", "bulk_update", "update_or_create"])
+def test_row_dependency_survives_writes_to_other_rows(cached_fns, write):
+    _, title, _, books = cached_fns
+    warm((title, (books[1].pk,)), (title, (books[0].pk,)))
+    WRITES[write](books)
+    assert title.peek(books[1].pk) == "B1"
+    assert title.peek(books[0].pk) is MISSING
+
+
+def test_filtered_update_invalidates_every_row_dependency(cached_fns):
+    _, title, _, books = cached_fns
+    warm((title, (books[1].pk,)))
+    Book.objects.filter(pages__gt=0).update(pages=5)
+    assert title.peek(books[1].pk) is MISSING
+
+
+@pytest.mark.parametrize("side", ["forward", "reverse"])
+@pytest.mark.parametrize("action", ["add", "remove", "clear", "set"])
+def test_m2m_changes_invalidate_both_sides(cached_fns, side, action):
+    _, _, tag_names, books = cached_fns
+    tag = Tag.objects.create(name="t", slug="t")
+    books[0].tags.add(tag)
+
+    @cached(timeout=60, cache=tag_names.cache_alias, depends_on=lambda book_id: [(Book, book_id)])
+    def row(book_id):
+        return list(Book.objects.get(pk=book_id).tags.values_list("pk", flat=True))
+
+    @cached(timeout=60, cache=tag_names.cache_alias, depends_on=lambda tag_id: [(Tag, tag_id)])
+    def tag_books(tag_id):
+        return list(Tag.objects.get(pk=tag_id).books.values_list("pk", flat=True))
+
+    warm((tag_names, (books[0].pk,)), (row, (books[0].pk,)), (row, (books[2].pk,)))
+    warm((tag_books, (tag.pk,)))
+    manager = books[0].tags if side == "forward" else tag.books
+    other = tag if side == "forward" else books[0]
+    {
+        "add": lambda: (
+            manager.add(Tag.objects.create(name="u", slug="u"))
+            if side == "forward"
+            else manager.add(books[1])
+        ),
+        "remove": lambda: manager.remove(other),
+        "clear": manager.clear,
+        "set": lambda: manager.set([]),
+    }[action]()
+    assert tag_names.peek(books[0].pk) is MISSING
+    if side == "forward" or action != "add":
+        assert row.peek(books[0].pk) is MISSING
+    if side == "reverse" or action != "add":
+        assert tag_books.peek(tag.pk) is MISSING
+    else:  # a new tag was added to the book: tag t's books did not change
+        assert tag_books.peek(tag.pk) == [books[0].pk]
+    if not (side == "reverse" and action == "clear"):
+        assert row.peek(books[2].pk) == []  # another row, untouched
+    # (clear() does not say which rows it unlinked: every row of the other side is bumped)
+
+
+def test_instance_and_model_dependencies(db):
+    author, _, _books = make_books(2)
+
+    @cached(timeout=60, depends_on=[author])
+    def name():
+        return Author.objects.get(pk=author.pk).name
+
+    @cached(timeout=60, depends_on=["bookstore.Review"])
+    def review_count():
+        return Review.objects.count()
+
+    warm((name, ()), (review_count, ()))
+    Author.objects.create(name="Other")
+    assert name.peek() == "Ann"
+    author.name = "Bea"
+    author.save()
+    assert name() == "Bea"
+    invalidate(Review)
+    assert review_count.peek() is MISSING
+
+
+def test_invalidate_targets(db):
+    _author, _, books = make_books(2)
+
+    @cached(timeout=60, depends_on=lambda pk: [(Book, pk)])
+    def title(pk):
+        return Book.objects.get(pk=pk).title
+
+    warm((title, (books[0].pk,)), (title, (books[1].pk,)))
+    invalidate((Book, books[0].pk))
+    assert title.peek(books[0].pk) is MISSING
+    assert title.peek(books[1].pk) == "B1"
+    invalidate(books[1])
+    assert title.peek(books[1].pk) is MISSING
+    warm((title, (books[0].pk,)))
+    invalidate("bookstore.Book")
+    assert title.peek(books[0].pk) is MISSING
+
+
+def test_raw_sql_is_not_tracked_and_invalidate_fixes_it(db):
+    from django.db import connection
+
+    _, _, _books = make_books(1)
+
+    @cached(timeout=60, depends_on=[Book])
+    def titles():
+        return list(Book.objects.values_list("title", flat=True))
+
+    warm((titles, ()))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Book._meta.db_table} SET title = 'raw'")
+    assert titles() == ["B0"]  # documented: raw SQL is not seen
+    invalidate(Book)
+    assert titles() == ["raw"]
+
+
+def test_invalidate_rejects_unknown_targets(db):
+    from perfkit.exceptions import ImproperlyConfiguredError
+
+    with pytest.raises(ImproperlyConfiguredError) as info:
+        invalidate(3.5)
+    assert str(info.value) == (
+        "invalidate(): 3.5 is not a dependency perfkit understands; use a model class, a model "
+        "instance, a (Model, pk) pair or 'app_label.ModelName'."
+    )
+
+
+def test_invalidated_signal_names_targets_and_keys(db, signal_log):
+    _, _, books = make_books(1)
+    signal_log.clear()
+    books[0].save()
+    sent = [kw for name, kw in signal_log if name == "cache_invalidated"]
+    assert sent[0]["targets"] == [f"bookstore.book:{books[0].pk}"]
+    assert sent[0]["keys"] == ["pkt:g:bookstore.book", f"pkt:g:bookstore.book:{books[0].pk}"]
+    assert sent[0]["sender"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rollback_leaves_nothing_stale():
+    _, _, books = make_books(1)
+    seen = []
+
+    @cached(timeout=60, depends_on=[Book])
+    def titles():
+        seen.append(1)
+        return list(Book.objects.values_list("title", flat=True))
+
+    titles()
+    inside = []
+
+    def write_then_fail():
+        with transaction.atomic():
+            Book.objects.filter(pk=books[0].pk).update(title="in-tx")
+            # the block's own view is computed but not stored: it may be rolled back
+            inside.extend([titles(), titles.peek()])
+            raise RuntimeError("rollback")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+    assert inside == [["in-tx"], MISSING]
+    assert titles() == ["B0"]
+    assert titles.peek() == ["B0"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commit_invalidates_and_unrelated_calls_still_store():
+    _, _, books = make_books(2)
+
+    @cached(timeout=60, depends_on=lambda pk: [(Book, pk)])
+    def title(pk):
+        return Book.objects.get(pk=pk).title
+
+    with transaction.atomic():
+        Book.objects.filter(pk=books[0].pk).update(title="new")
+        assert title(books[1].pk) == "B1"
+        assert title.peek(books[1].pk) == "B1"  # another row: stored
+        assert title(books[0].pk) == "new"
+        assert title.peek(books[0].pk) is MISSING
+    assert title(books[0].pk) == "new"
+    assert title.peek(books[0].pk) == "new"
+
+
+def test_testcase_atomic_blocks_count_as_committed(db):
+    _, _, books = make_books(1)
+
+    @cached(timeout=60, depends_on=[Book])
+    def titles():
+        return list(Book.objects.values_list("title", flat=True))
+
+    books[0].save()
+    titles()
+    assert titles.peek() == ["B0"]
+
+
+def test_invalidation_setting_off(db, settings):
+    _, _, books = make_books(1)
+    settings.PERFKIT = {"KEY_PREFIX": "pkt", "INVALIDATION": False}
+
+    @cached(timeout=60, depends_on=[Book])
+    def titles():
+        return list(Book.objects.values_list("title", flat=True))
+
+    warm((titles, ()))
+    books[0].save()
+    assert titles.peek() == ["B0"]
