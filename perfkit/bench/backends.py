@@ -24,6 +24,7 @@ __all__ = ["BACKEND_NAMES", "BenchBackend", "default_backend_names", "machine_fa
 BACKEND_NAMES = ("locmem", "db", "redis")
 DB_CACHE_TABLE = "perfkit_bench_cache"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 @dataclass
@@ -103,12 +104,16 @@ def make(name: str, *, redis_url: str | None = None) -> BenchBackend:
             "LOCATION": DB_CACHE_TABLE,
         }
     elif name == "redis":
-        config = {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": redis_url or default_redis_url(),
-            "KEY_PREFIX": f"perfkit-bench-{os.getpid()}",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 1.0},
-        }
+        from perfkit.backends import cache_url
+
+        url = redis_url or default_redis_url()
+        if not url.startswith(_REDIS_SCHEMES):
+            raise ImproperlyConfiguredError(
+                f"--redis-url {_safe_url(url)!r} is not a Redis URL. Use redis://host:port/db "
+                f"(or rediss:// or unix://)."
+            )
+        # configured the way perfkit recommends: fail-fast timeouts and a circuit breaker
+        config = cache_url(url, key_prefix=f"perfkit-bench-{os.getpid()}")
     else:
         raise ImproperlyConfiguredError(
             f"--backends: unknown backend {name!r}. Use a comma-separated list of "
@@ -120,7 +125,7 @@ def make(name: str, *, redis_url: str | None = None) -> BenchBackend:
 def _redis_url_from_env() -> str | None:
     for var in ("REDIS_URL", "CACHE_URL"):
         value = os.environ.get(var, "")
-        if value.startswith(("redis://", "rediss://", "unix://")):
+        if value.startswith(_REDIS_SCHEMES):
             return value
     return None
 

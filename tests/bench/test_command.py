@@ -266,19 +266,33 @@ def test_unreachable_redis_is_skipped_with_one_line(tmp_path, bookstore):
         json=str(path),
         cold=True,
     )
-    skipped = [line for line in err.splitlines() if line.startswith("skipped")]
+    skipped = [line for line in (out + err).splitlines() if "redis" in line]
     assert len(skipped) == 1
     assert skipped[0].startswith("skipped redis: redis://127.0.0.1:1/0 is not reachable (")
+    assert skipped[0] in out.splitlines()  # under the table
     data, rows = results(path)
     assert [s["backend"] for s in data["skipped"]] == ["redis"]
     assert list(rows) == [("t-counted", "locmem", "cold")]
-    assert skipped[0] in out.splitlines()  # repeated under the table
 
 
-def test_redis_password_is_not_printed(tmp_path, bookstore):
-    _, err = bench("t-counted", backends="redis", redis_url="redis://:s3cret@127.0.0.1:1/0")
-    assert "s3cret" not in err
-    assert "redis://:***@127.0.0.1:1/0 is not reachable" in err
+def test_only_unreachable_backends_fail_and_hide_the_password(bookstore):
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command(
+            "perfkit_bench",
+            "t-counted",
+            backends="redis",
+            redis_url="redis://:s3cret@127.0.0.1:1/0",
+            stdout=out,
+            stderr=err,
+        )
+    assert str(info.value).startswith(
+        "Nothing was measured: every backend was skipped (redis: redis://:***@127.0.0.1:1/0 "
+        "is not reachable ("
+    )
+    assert str(info.value).endswith("). Start the server or choose other --backends.")
+    assert "s3cret" not in out.getvalue() + err.getvalue() + str(info.value)
+    assert "skipped redis: redis://:***@127.0.0.1:1/0 is not reachable" in out.getvalue()
 
 
 def test_db_backend_does_not_count_the_cache_sql(tmp_path, bookstore):
@@ -375,6 +389,12 @@ def test_list_and_tags(bookstore):
             "redis.",
         ),
         (("t-counted",), {"backends": ","}, "--backends ',' names no backend."),
+        (
+            ("t-counted",),
+            {"backends": "redis", "redis_url": "db://x"},
+            "--redis-url 'db://x' is not a Redis URL. Use redis://host:port/db (or rediss:// "
+            "or unix://).",
+        ),
         (("t-counted",), {"tolerance": -1}, "--tolerance must be >= 0 percent, got -1."),
         ((), {"tag": ["nothing-has-this"]}, "No perfkit scenario to run: none is registered"),
     ],

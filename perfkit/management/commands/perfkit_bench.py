@@ -120,6 +120,13 @@ class Command(BaseCommand):
         if options["markdown"]:
             with open(options["markdown"], "w", encoding="utf-8") as handle:
                 handle.write(report.render_markdown(data, comparison=comparison))
+        if not result.measurements:
+            raise CommandError(
+                "Nothing was measured: every backend was skipped ("
+                + "; ".join(f"{s['backend']}: {s['reason']}" for s in result.skipped)
+                + "). Start the server or choose other --backends.",
+                returncode=1,
+            )
         failures = [m for m in result.measurements if m.error]
         if comparison is not None and comparison.failed:
             raise CommandError(
@@ -164,12 +171,13 @@ class Command(BaseCommand):
                 task = bar.add_task("perfkit_bench", total=runner.total_steps)
 
                 def rich_progress(event: str, message: str) -> None:
+                    # a skipped backend gets its one line under the table, not here too
                     if event == "step":
                         bar.update(task, advance=1, description=message)
+                    elif event == "skip":
+                        bar.update(task, advance=per_backend)
                     else:
                         bar.console.print(message, markup=False)
-                        if event == "skip":
-                            bar.update(task, advance=per_backend)
 
                 runner.progress = rich_progress
                 return bar
@@ -180,7 +188,7 @@ class Command(BaseCommand):
                 count["step"] += 1
                 if verbosity >= 2:
                     self.stderr.write(f"[{count['step']}/{runner.total_steps}] {message}")
-            elif verbosity >= 1:
+            elif event == "fail" and verbosity >= 1:
                 self.stderr.write(message)
 
         runner.progress = plain_progress
