@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.core.cache import caches
+
+from perfkit.cache import cached, set_background_refresher, stats
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def shared_alias(request, db):
+    """Backends that threads share (SQLite in-memory databases are per connection)."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_cache")
+        return "redis"
+    return "default"
+
+
+def run_threads(n, target):
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def worker(i):
+        barrier.wait()
+        results[i] = target()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_32_threads_on_an_expired_key_run_the_function_once(shared_alias):
+    runs = []
+
+    @cached(timeout=0.3, cache=shared_alias, early_refresh=False)
+    def slow():
+        runs.append(1)
+        time.sleep(0.2)
+        return len(runs)
+
+    assert slow() == 1
+    time.sleep(0.35)  # expired
+    assert run_threads(32, slow) == [2] * 32
+    assert len(runs) == 2
+
+
+def test_without_lock_every_thread_computes(db):
+    runs = []
+
+    @cached(timeout=60, lock=False)
+    def slow():
+        runs.append(1)
+        time.sleep(0.05)
+        return 1
+
+    run_threads(8, slow)
+    assert len(runs) == 8
+
+
+def test_stale_values_are_served_while_one_caller_refreshes(shared_alias, signal_log):
+    runs = []
+
+    @cached(timeout=0.2, cache=shared_alias, stale=30, early_refresh=False)
+    def slow():
+        runs.append(1)
+        time.sleep(0.2)
+        return len(runs)
+
+    assert slow() == 1
+    time.sleep(0.25)
+    results = run_threads(8, slow)
+    assert sorted(results) == [1] * 7 + [2]
+    assert len(runs) == 2
+    assert sum(1 for name, _ in signal_log if name == "cache_stale") == 7
+    assert stats(slow)[slow.perfkit_name]["stale"] == 7
+    assert slow() == 2
+
+
+def test_background_refresher_takes_the_refresh(db):
+    runs, asked = [], []
+
+    @cached(timeout=0.1, stale=30, early_refresh=False)
+    def f(x):
+        runs.append(x)
+        return len(runs)
+
+    f(1)
+    time.sleep(0.15)
+    set_background_refresher(lambda wrapper, args, kwargs: asked.append((wrapper, args)) or True)
+    try:
+        assert [f(1), f(1)] == [1, 1]  # served stale; the lock stops a second enqueue
+    finally:
+        set_background_refresher(None)
+    assert asked == [(f, (1,))]
+    assert runs == [1]
+    assert f.refresh(1) == 2  # what perfkit.refresh runs
+    assert f(1) == 2
+
+
+def test_failing_background_refresher_falls_back_to_refreshing_in_process(db):
+    runs = []
+
+    @cached(timeout=0.1, stale=30, early_refresh=False)
+    def f():
+        runs.append(1)
+        return len(runs)
+
+    f()
+    time.sleep(0.15)
+
+    def broken(wrapper, args, kwargs):
+        raise RuntimeError("broker down")
+
+    set_background_refresher(broken)
+    try:
+        assert f() == 2
+    finally:
+        set_background_refresher(None)
+
+
+def test_set_background_refresher_rejects_non_callables():
+    with pytest.raises(TypeError) as info:
+        set_background_refresher(42)
+    assert str(info.value) == (
+        "set_background_refresher() takes a callable (wrapper, args, kwargs) -> bool or None, "
+        "not 42."
+    )
+
+
+def test_xfetch_recomputes_hot_keys_early(db, settings):
+    settings.PERFKIT = {"KEY_PREFIX": "pkt", "XFETCH_BETA": 1e9}
+    runs = []
+
+    @cached(timeout=60)
+    def f():
+        runs.append(1)
+        time.sleep(0.002)
+        return len(runs)
+
+    @cached(timeout=60, early_refresh=False)
+    def g():
+        runs.append(1)
+        time.sleep(0.002)
+        return 0
+
+    assert f() == 1
+    assert f() == 2  # delta * beta pushes "now" past expiry: one caller refreshes early
+    assert stats(f)[f.perfkit_name]["refreshes"] == 1
+    g(), g()
+    assert len(runs) == 3
+
+
+def test_waiting_is_bounded_by_lock_wait(db, settings):
+    settings.PERFKIT = {"KEY_PREFIX": "pkt", "LOCK_WAIT": 0.2}
+
+    @cached(timeout=60)
+    def f():
+        return "computed"
+
+    caches["default"].add(f.key_for() + ":lock", 1, 60)  # another process holds the lock
+    started = time.monotonic()
+    assert f() == "computed"
+    waited = time.monotonic() - started
+    assert 0.19 <= waited < 2
