@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from perfkit.backends.breaker import CircuitBreaker
+from perfkit.backends.tiered import TieredCache
 from perfkit.backends.urls import cache_url, caches_from_env
 
-__all__ = ["CircuitBreaker", "cache_url", "caches_from_env"]
+__all__ = ["CircuitBreaker", "TieredCache", "cache_url", "caches_from_env"]
