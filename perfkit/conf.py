@@ -150,8 +150,20 @@ OPTIONS: dict[str, Option] = {
         "Refresh stale entries through Celery (`perfkit.refresh`) when Celery is configured.",
     ),
     # --- perfkit.bench -----------------------------------------------------------------------
-    "BENCH_REPEAT": Option(20, (int,), "Default repeats per scenario.", None, _positive),
-    "BENCH_WARMUP": Option(3, (int,), "Default warm-up runs per scenario.", None, _non_negative),
+    "BENCH_REPEAT": Option(
+        20,
+        (int,),
+        "Default repeats per scenario (timed runs of `perfkit_bench`, `--repeat`).",
+        None,
+        _positive,
+    ),
+    "BENCH_WARMUP": Option(
+        3,
+        (int,),
+        "Default warm-up runs per scenario (untimed, `--warmup`).",
+        None,
+        _non_negative,
+    ),
 }
 
 
