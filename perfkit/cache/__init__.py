@@ -12,14 +12,17 @@ from perfkit.cache.decorators import AsyncCachedFunction, CachedFunction, cached
 from perfkit.cache.invalidation import invalidate
 from perfkit.cache.stampede import set_background_refresher
 from perfkit.cache.stats import FunctionStats, reset_stats, stats
+from perfkit.cache.views import CachedViewMixin, cached_view
 
 __all__ = [
     "MISSING",
     "AsyncCachedFunction",
     "CachedFunction",
+    "CachedViewMixin",
     "FunctionStats",
     "WarmResult",
     "cached",
+    "cached_view",
     "invalidate",
     "registry",
     "reset_stats",

@@ -28,13 +28,16 @@ _DECODE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
 class Decision:
     """What a read decided: serve ``value`` (hit/stale) or compute (with ``tokens``)."""
 
-    __slots__ = ("compute", "locked", "tokens", "value")
+    __slots__ = ("compute", "locked", "state", "tokens", "value")
 
-    def __init__(self, compute: bool, value: Any = None, tokens: Any = None, locked=False):
+    def __init__(
+        self, compute: bool, value: Any = None, tokens: Any = None, locked=False, state="hit"
+    ):
         self.compute = compute
         self.value = value
         self.tokens = tokens
         self.locked = locked
+        self.state = state if not compute else "miss"
 
 
 _UNCACHED = Decision(True)  # compute and do not store (the cache failed)
@@ -180,6 +183,7 @@ class Engine:
                 cache_stale.send(
                     self, key=key, cache=store.alias, age=age, dependencies=list(gkeys)
                 )
+            return Decision(False, entry[1], state="stale")
         return Decision(False, entry[1])
 
     # -- the write ---------------------------------------------------------------------------
