@@ -47,12 +47,16 @@ def _is_internal(filename: str) -> bool:
     return verdict
 
 
+# the directory the process started in (the project root under pytest and manage.py); fixed,
+# so a location costs no getcwd() call and stays the same when a test changes directory
+_ROOT = os.getcwd() + os.sep
+
+
 def short_path(filename: str) -> str:
-    """``filename`` relative to the current directory when it lies below it."""
+    """``filename`` relative to the starting directory when it lies below it."""
     short = _short.get(filename)
     if short is None:
-        cwd = os.getcwd() + os.sep
-        short = filename[len(cwd) :] if filename.startswith(cwd) else filename
+        short = filename[len(_ROOT) :] if filename.startswith(_ROOT) else filename
         _short[filename] = short
     return short
 

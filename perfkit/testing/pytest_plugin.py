@@ -10,7 +10,6 @@ nothing in projects that do not use it.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -64,8 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "perfkit_allow_nplusone(*patterns): allow N+1 groups in this test (all, or those whose "
         "SQL fingerprint or location matches one of the regexes).",
     )
-    config._perfkit_stats = []  # type: ignore[attr-defined]
-    config._perfkit_collected = None  # type: ignore[attr-defined]
+    config.pluginmanager.register(_Session(config), "perfkit-session")
 
 
 def _django_ready() -> bool:
@@ -140,6 +138,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, Any]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, Any]:
+    __tracebackhide__ = True
     config = item.config
     nplusone = config.getoption("perfkit_nplusone")
     report = config.getoption("perfkit_report") is not None or config.getoption(
@@ -195,7 +194,7 @@ def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:
         "@pytest.mark.perfkit_allow_nplusone or PERFKIT['NPLUSONE_ALLOW']."
     )
     if mode == "warn":
-        warnings.warn(PerfkitNPlusOneWarning(message), stacklevel=1)
+        item.warn(PerfkitNPlusOneWarning(message))
         return
     from perfkit.exceptions import PerfAssertionError
 
@@ -205,59 +204,53 @@ def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:
 # --- session: report, stale records ----------------------------------------------------------
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "call":
-        return
-    for name, value in report.user_properties:
-        if name == _STATS and _config is not None:
-            _config._perfkit_stats.append({"test": report.nodeid, **value})  # type: ignore[attr-defined]
+class _Session:
+    """Per-session state (a plugin object, so nested pytester runs keep their own)."""
 
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.stats: list[dict[str, Any]] = []
+        self.collected: list[str] | None = None
 
-_config: pytest.Config | None = None
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            for name, value in report.user_properties:
+                if name == _STATS:
+                    self.stats.append({"test": report.nodeid, **value})
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if session.items:  # under xdist the controller collects nothing: see below
+            self.collected = [item.nodeid for item in session.items]
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    global _config
-    _config = session.config
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.collected = list(ids)
 
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        config = self.config
+        if hasattr(config, "workerinput"):
+            return
+        top = config.getoption("perfkit_report")
+        if top is not None:
+            from perfkit.testing.report import write_report
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if session.items:  # under xdist the controller collects nothing: see the hook below
-        session.config._perfkit_collected = [i.nodeid for i in session.items]  # type: ignore[attr-defined]
+            write_report(terminalreporter, self.stats, top)
+        path = config.getoption("perfkit_report_json")
+        if path:
+            rows = sorted(self.stats, key=lambda r: r["test"])
+            Path(path).write_text(json.dumps({"tests": rows}, indent=2) + "\n", encoding="utf-8")
+            terminalreporter.write_line(f"perfkit: wrote {len(rows)} tests to {path}")
+        self._stale_records(terminalreporter)
 
+    def _stale_records(self, terminalreporter: Any) -> None:
+        config = self.config
+        if not self.collected:
+            return
+        # a partial selection would make every unselected test look deleted
+        if config.getoption("keyword") or config.getoption("markexpr"):
+            return
+        if any("::" in str(arg) for arg in config.args):
+            return
+        from perfkit.testing.report import stale_records
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
-    if _config is not None:
-        _config._perfkit_collected = list(ids)  # type: ignore[attr-defined]
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):
-        return
-    stats: list[dict[str, Any]] = config._perfkit_stats  # type: ignore[attr-defined]
-    top = config.getoption("perfkit_report")
-    if top is not None:
-        from perfkit.testing.report import write_report
-
-        write_report(terminalreporter, stats, top)
-    path = config.getoption("perfkit_report_json")
-    if path:
-        rows = sorted(stats, key=lambda r: r["test"])
-        Path(path).write_text(json.dumps({"tests": rows}, indent=2) + "\n", encoding="utf-8")
-        terminalreporter.write_line(f"perfkit: wrote {len(rows)} tests to {path}")
-    _stale_records(terminalreporter, config)
-
-
-def _stale_records(terminalreporter: Any, config: pytest.Config) -> None:
-    collected: list[str] | None = config._perfkit_collected  # type: ignore[attr-defined]
-    if not collected:
-        return
-    # a partial selection would make every unselected test look deleted
-    if config.getoption("keyword") or config.getoption("markexpr"):
-        return
-    if any("::" in str(arg) for arg in config.args):
-        return
-    from perfkit.testing.report import stale_records
-
-    stale_records(terminalreporter, config, collected)
+        stale_records(terminalreporter, config, self.collected)

@@ -1,3 +1,4 @@
+# ruff: noqa: PT009, PT027  (unittest-style on purpose: this tests the unittest mixin)
 from __future__ import annotations
 
 from pathlib import Path
