@@ -16,10 +16,11 @@ def _isolated_registry():
     # demo_project/celery.py reads perfkit_settings while the settings module is still loading,
     # which caches an empty PERFKIT dict: read the real one again
     perfkit_settings.reload()
-    before = dict(registry)
+    before = set(registry)
     yield
-    registry.clear()
-    registry.update(before)
+    for name in set(registry) - before:
+        if name.startswith("tests."):
+            del registry[name]
     generations.pending.clear()
 
 
