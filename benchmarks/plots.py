@@ -22,14 +22,13 @@ _FIGURE_KEYS = ("median", "p50", "mean")
 
 
 def plot_all(results: Path) -> list[str]:
-    """Draw every ``results/*.json``; return the PNG paths written."""
+    """Draw ``results/bench_*.json`` and ``perfkit_bench.json``; return the PNG paths written."""
     import matplotlib
 
     matplotlib.use("Agg")
     written: list[str] = []
-    for path in sorted(results.glob("*.json")):
-        if path.name == "summary.json":
-            continue
+    paths = sorted(results.glob("bench_*.json")) + sorted(results.glob("perfkit_bench.json"))
+    for path in paths:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
