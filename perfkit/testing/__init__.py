@@ -21,6 +21,7 @@ from perfkit.testing.budget import (
 )
 from perfkit.testing.cachelog import CacheLog, CacheOp, capture_cache
 from perfkit.testing.capture import CapturedQuery, QueryGroup, QueryLog, capture_queries
+from perfkit.testing.lazy import NoLazyLoads, no_lazy_loads
 from perfkit.testing.records import PerfRecord, perf_record
 from perfkit.testing.unittest import PerfTestMixin
 
@@ -29,6 +30,7 @@ __all__ = [
     "CacheOp",
     "CacheOpsAssertion",
     "CapturedQuery",
+    "NoLazyLoads",
     "PerfBudget",
     "PerfRecord",
     "PerfTestMixin",
@@ -42,6 +44,7 @@ __all__ = [
     "assert_num_queries",
     "capture_cache",
     "capture_queries",
+    "no_lazy_loads",
     "perf_budget",
     "perf_record",
 ]
