@@ -336,3 +336,34 @@ def test_url_must_be_a_string():
     with pytest.raises(TypeError) as info:
         cache_url(None)  # type: ignore[arg-type]
     assert str(info.value) == "cache_url() takes a URL string, not NoneType (None)."
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("backend", ["django-redis", "django"])
+def test_redis_connections_get_the_safe_defaults(backend):
+    entry = cache_url(f"{REDIS}?key_prefix={PREFIX}&backend={backend}")
+    with override_settings(CACHES={**settings.CACHES, "under_test": entry}):
+        cache = caches["under_test"]
+        cache.get("warm-up")
+        client = (
+            cache.client.get_client() if backend == "django-redis" else cache._cache.get_client()
+        )
+        pool = client.connection_pool
+        connection = pool.get_connection()
+        try:
+            assert type(connection._parser).__name__ == "_HiredisParser"
+            assert connection.retry.get_retries() == 0  # the breaker decides when to retry
+            assert (connection.socket_connect_timeout, connection.socket_timeout) == (0.25, 0.5)
+            assert pool.max_connections == 100
+        finally:
+            pool.release(connection)
+
+
+@pytest.mark.redis
+def test_aliases_on_one_url_with_different_options_get_their_own_pools():
+    fast = cache_url(f"{REDIS}?key_prefix={PREFIX}&socket_timeout=0.1")
+    slow = cache_url(f"{REDIS}?key_prefix={PREFIX}&socket_timeout=2")
+    with override_settings(CACHES={**settings.CACHES, "fast": fast, "slow": slow}):
+        pools = [caches[a].client.get_client().connection_pool for a in ("fast", "slow")]
+    assert pools[0] is not pools[1]
+    assert [p.connection_kwargs["socket_timeout"] for p in pools] == [0.1, 2]
