@@ -18,6 +18,7 @@ COLUMNS = (
     "dup",
     "N+1",
     "cache h/m/s",
+    "@cached h/m",
     "p50 ms",
     "p95 ms",
     "p99 ms",
@@ -37,7 +38,7 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
     for r in report["results"]:
         head = [r["scenario"], r["backend"], r["mode"]]
         if r.get("error"):
-            table.append([*head, "error", "", "", "", "", "", "", "", ""])
+            table.append([*head, "error", *[""] * (len(COLUMNS) - 4)])
             continue
         q, c, t = r["queries"], r["cache"], r["time_ms"]
         table.append(
@@ -47,6 +48,7 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
                 str(q["duplicates"]),
                 _nplusone_cell(q["nplusone"]),
                 f"{c['hits']}/{c['misses']}/{c['sets']}",
+                _perfkit_cell(r.get("perfkit") or {}),
                 _ms(t["p50"]),
                 _ms(t["p95"]),
                 _ms(t["p99"]),
@@ -55,6 +57,14 @@ def rows(report: dict[str, Any]) -> list[list[str]]:
             ]
         )
     return table
+
+
+def _perfkit_cell(events: dict[str, int]) -> str:
+    # perfkit's own @cached/@cached_view outcomes (signals), "" when the scenario has none
+    hits, misses, stale = events.get("hits", 0), events.get("misses", 0), events.get("stale", 0)
+    if not (hits or misses or stale):
+        return ""
+    return f"{hits}/{misses}" + (f" +{stale} stale" if stale else "")
 
 
 def _nplusone_cell(groups: list[dict[str, Any]]) -> str:

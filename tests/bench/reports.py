@@ -15,6 +15,7 @@ def row(
     nplusone: list[dict[str, Any]] | None = None,
     error: str | None = None,
     speedup: float | None = None,
+    perfkit_hits: int = 0,
 ) -> dict[str, Any]:
     return {
         "scenario": scenario,
@@ -32,7 +33,13 @@ def row(
             "by_alias": {"default": queries},
         },
         "cache": {"hits": 1, "misses": 2, "sets": 3, "deletes": 0},
-        "perfkit": {"hits": 0, "misses": 0, "stale": 0, "invalidations": 0, "errors": 0},
+        "perfkit": {
+            "hits": perfkit_hits,
+            "misses": 0,
+            "stale": 0,
+            "invalidations": 0,
+            "errors": 0,
+        },
         "time_ms": None
         if error
         else {

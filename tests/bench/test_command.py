@@ -185,6 +185,23 @@ def test_demo_naive_list_shows_its_nplusone_and_optimised_is_constant(tmp_path, 
     assert ("list-naive", "locmem", "warm") not in rows
 
 
+@pytest.mark.parametrize("backend", ["locmem", "db"])
+def test_demo_cached_variants_have_zero_queries_warm(tmp_path, bookstore, backend):
+    path = tmp_path / "bench.json"
+    bench("list-cached", "page-list-cached", "api-books-cached", backends=backend, json=str(path))
+    _, rows = results(path)
+    for name in ("list-cached", "page-list-cached", "api-books-cached"):
+        cold, warm = rows[name, backend, "cold"], rows[name, backend, "warm"]
+        assert cold["error"] is None, cold["error"]
+        assert warm["error"] is None, warm["error"]
+        assert cold["queries"]["count"] == 2, name
+        assert cold["perfkit"]["misses"] >= 1, name
+        assert warm["queries"]["count"] == 0, name
+        assert warm["perfkit"]["misses"] == 0, name
+        assert warm["perfkit"]["hits"] == 1, name
+        assert warm["speedup"] > 0
+
+
 def test_optimised_count_does_not_grow_with_the_page(tmp_path, bookstore):
     from demo_project.bookstore import services
     from perfkit.testing import capture_queries
