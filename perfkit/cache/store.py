@@ -18,7 +18,7 @@ from django.core.signals import setting_changed
 from django.db import connections, router, transaction
 from django.dispatch import receiver
 
-from perfkit.cache import fastredis
+from perfkit.cache import fastlocmem, fastredis
 
 __all__ = ["Store", "get_store"]
 
@@ -37,7 +37,11 @@ class Store:
         self.db: str | None = None
         if isinstance(self.backend, DatabaseCache):
             self.db = router.db_for_write(self.backend.cache_model_class)
-        self.fast = fastredis.for_backend(self.backend, alias)
+        self.fast: Any = None
+        if self.ops is self.backend:  # a resilient backend reads through its own wrapper
+            self.fast = fastlocmem.for_backend(self.backend, alias)
+        if self.fast is None:
+            self.fast = fastredis.for_backend(self.backend, alias)
 
     # methods are looked up on every call: perfkit.testing.capture_cache patches the instance
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:

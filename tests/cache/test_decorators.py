@@ -276,3 +276,47 @@ def test_invalidate_function_target(db):
     f(1)
     invalidate(f)
     assert f.peek(1) is MISSING
+
+
+@pytest.mark.redis
+def test_redis_fast_path_is_seen_by_capture_cache_and_survives_a_killed_connection(
+    db, redis_cache
+):
+    from perfkit.testing import capture_cache
+
+    @cached(timeout=60, cache="redis")
+    def f(x):
+        return [x]
+
+    f(1)
+    with capture_cache() as log:
+        assert f(1) == [1]
+    reads = [(op.op, op.key, op.hit) for op in log]
+    assert reads == [
+        ("get_many", f.key_for(1), True),
+        ("get_many", f"pkt:f:{f.perfkit_name}", True),
+    ]
+    # the server closes every client connection (as an idle timeout would)
+    redis_cache.client.get_client().client_kill_filter(_type="normal", skipme=True)
+    assert f(1) == [1]
+    assert stats(f)[f.perfkit_name]["errors"] == 0
+    assert stats(f)[f.perfkit_name]["hits"] == 2
+
+
+def test_caches_are_resolved_again_when_settings_change(db, settings):
+    @cached(timeout=60)
+    def f():
+        return "v"
+
+    f()
+    assert f.peek() == "v"
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "perfkit-tests-other",
+        },
+    }
+    assert f.peek() is MISSING  # another backend now
+    settings.PERFKIT = {"KEY_PREFIX": "other"}
+    assert f.key_for().startswith("other:c:")
