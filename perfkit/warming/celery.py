@@ -109,8 +109,9 @@ def configure_celery(app: Celery) -> Celery:
     from perfkit.warming import tasks  # noqa: F401  (registers perfkit.warm & co.)
     from perfkit.warming.refresh import install_refresher
 
-    if app not in _configured:
-        _configured.append(app)
+    if app in _configured:
+        _configured.remove(app)
+    _configured.append(app)
     install_refresher()
     return app
 

@@ -90,7 +90,7 @@ def flaky(n: int) -> int:
     return n
 
 
-@cached(cache="redis", timeout=1, stale=120)
+@cached(cache="redis", timeout=1, stale=120, early_refresh=False)
 def stale_clock(n: int) -> str:
     record("stale_clock", n)
     return f"{n}@{time.time():.3f}"

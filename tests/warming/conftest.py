@@ -25,7 +25,11 @@ RABBITMQ_URL = os.environ.get("PERFKIT_TEST_RABBITMQ_URL", "amqp://guest:guest@1
 
 @pytest.fixture(autouse=True)
 def warming_settings(settings: Any) -> Any:
-    settings.PERFKIT = {"KEY_PREFIX": "pkt", "WARMING_QUEUE": QUEUE}
+    settings.PERFKIT = {
+        "KEY_PREFIX": "pkt",
+        "WARMING_QUEUE": QUEUE,
+        "REFRESH_IN_BACKGROUND": False,
+    }
     return settings
 
 

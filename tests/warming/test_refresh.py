@@ -1,0 +1,47 @@
+"""Stale-while-revalidate: the refresh runs in the worker, once per key."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.warming import cachedfuncs
+from tests.warming.conftest import queued, running_worker
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.celery_worker,
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def test_a_stale_entry_is_refreshed_by_the_worker_once(celery_app, records, settings):
+    settings.PERFKIT = {**settings.PERFKIT, "REFRESH_IN_BACKGROUND": True}
+    first = cachedfuncs.stale_clock(1)
+    time.sleep(1.2)  # past the 1 s timeout, within the 120 s stale window
+    assert cachedfuncs.stale_clock(1) == first
+    assert cachedfuncs.stale_clock(1) == first
+    # both stale serves wanted a refresh; the second was dropped (one is already queued)
+    assert queued(celery_app) == 1
+    with running_worker(celery_app):
+        deadline = time.monotonic() + 30
+        while cachedfuncs.stale_clock.peek(1) == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+    fresh = cachedfuncs.stale_clock.peek(1)
+    assert fresh != first
+    assert fresh.startswith("1@")
+    computed = records.recorded()
+    assert len(computed) == 2
+    assert computed[0].endswith(":MainThread")
+    assert not computed[1].endswith(":MainThread")
+
+
+def test_without_background_refresh_the_request_refreshes_itself(celery_app, records):
+    first = cachedfuncs.stale_clock(2)
+    time.sleep(1.2)
+    cachedfuncs.stale_clock(2)
+    time.sleep(0.3)
+    assert queued(celery_app) == 0
+    assert cachedfuncs.stale_clock.peek(2) != first
+    assert all(c.endswith(":MainThread") for c in records.recorded())
