@@ -1,10 +1,20 @@
 """Signals sent by perfkit's cache decorators.
 
-Every signal is sent with ``sender`` = the decorated function's wrapper and these keyword
-arguments: ``key`` (the cache key), ``cache`` (the alias); ``cache_hit``/``cache_stale`` add
-``age`` (seconds since computed), ``cache_miss`` adds ``compute_time`` once known,
-``cache_invalidated`` is sent by ``perfkit.cache.invalidate`` with ``targets``, and
-``cache_error`` adds ``error`` (the exception) and ``operation`` (what perfkit was doing).
+``sender`` is the cached wrapper (``@cached`` function, or the engine of a ``@cached_view``),
+except for ``cache_invalidated`` (sender None).  Keyword arguments:
+
+- ``cache_hit(key, cache, age, dependencies)``: a fresh value was served; ``age`` is seconds
+  since it was computed, ``dependencies`` the generation keys (list of str) it was checked
+  against.
+- ``cache_miss(key, cache, compute_time, dependencies)``: sent after computing.
+- ``cache_stale(key, cache, age, dependencies)``: an expired value was served (``stale=``)
+  while one caller refreshes it.
+- ``cache_invalidated(targets, keys)``: a write or ``invalidate()`` bumped generations;
+  ``targets`` are labels such as ``"bookstore.book"`` or ``"bookstore.book:42"``, ``keys`` the
+  generation keys bumped.
+- ``cache_error(key, cache, error, operation)``: a cache call failed (``operation``: "get",
+  "set", "lock", "unlock", "delete", "connect" or "bump"); the caller got the function's own
+  result.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ See docs/cache.md.  Public names::
 
 from __future__ import annotations
 
+from perfkit.cache import checks as _checks  # noqa: F401  (registers perfkit.E1xx)
 from perfkit.cache.catalog import MISSING, WarmResult, registry
 from perfkit.cache.decorators import AsyncCachedFunction, CachedFunction, cached
 from perfkit.cache.invalidation import invalidate

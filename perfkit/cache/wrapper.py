@@ -79,7 +79,8 @@ class Engine:
             static.update(generations.dependency_keys(dep, where))
         timeout = perfkit_settings.DEFAULT_TIMEOUT if self._timeout is _DEFAULT else self._timeout
         beta = perfkit_settings.XFETCH_BETA if self.early_refresh else 0.0
-        self._resolved = (epoch, prefix + ":", tuple(sorted(static)), timeout, beta)
+        alias = self.cache_alias
+        self._resolved = (epoch, prefix + ":", tuple(sorted(static)), timeout, beta, alias)
         return self._resolved
 
     def _keys(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, tuple]:
@@ -228,7 +229,7 @@ class Engine:
     def _begin(self, args: tuple, kwargs: dict) -> tuple[Store | None, str, tuple]:
         key, gkeys = self._keys(args, kwargs)
         try:
-            return get_store(self.cache_alias), key, gkeys
+            return get_store(self._resolved[5]), key, gkeys
         except Exception as exc:
             self._fail(key, self.cache_alias, exc, "connect")
             return None, key, gkeys
