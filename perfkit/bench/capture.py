@@ -54,7 +54,9 @@ def _queries(log: Any, table: str | None) -> dict[str, Any]:
     cache_sql = {id(q) for q in captured if _is_cache_sql(q.sql, table)}
     counted = [q for q in captured if not q.is_transaction_noise and id(q) not in cache_sql]
     threshold = perfkit_settings.NPLUSONE_THRESHOLD
-    duplicate_groups = [group_as_dict(g) for g in log.duplicates() if _counts(g, table)]
+    duplicate_groups = [
+        group_as_dict(g, with_params=True) for g in log.duplicates() if _counts(g, table)
+    ]
     nplusone = [group_as_dict(g) for g in log.nplusone(threshold=threshold) if _counts(g, table)]
     return {
         "count": len(counted),
@@ -82,17 +84,26 @@ def _group_sql(group: Any) -> str:
     return str(text)
 
 
-def group_as_dict(group: Any) -> dict[str, Any]:
-    """A duplicate or N+1 group of ``QueryLog`` as plain JSON data."""
+def group_as_dict(group: Any, *, with_params: bool = False) -> dict[str, Any]:
+    """A duplicate or N+1 group of ``QueryLog`` as plain JSON data.
+
+    ``with_params`` (for identical duplicates) adds the parameters the queries shared, which
+    tell two duplicate groups of one shape apart.
+    """
     locations = getattr(group, "locations", None)
     if locations is None:
         location = getattr(group, "location", None)
         locations = [location] if location else []
-    return {
+    data = {
         "fingerprint": _group_sql(group),
         "count": _group_count(group),
         "locations": [str(loc) for loc in locations if loc],
     }
+    if with_params:
+        queries = getattr(group, "queries", None) or ()
+        params = getattr(queries[0], "params", None) if queries else None
+        data["params"] = "" if params is None else str(tuple(params))
+    return data
 
 
 def _group_count(group: Any) -> int:

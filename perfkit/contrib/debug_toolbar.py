@@ -152,6 +152,6 @@ def _query_stats(log: Any, threshold: int) -> dict[str, Any]:
 
     return {
         "query_count": log.count(),
-        "duplicates": [group_as_dict(g) for g in log.duplicates()],
+        "duplicates": [group_as_dict(g, with_params=True) for g in log.duplicates()],
         "nplusone": [group_as_dict(g) for g in log.nplusone(threshold=threshold)],
     }

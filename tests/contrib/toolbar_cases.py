@@ -32,7 +32,7 @@ def test_naive_page_shows_its_nplusone_groups(bookstore):
     assert "<h4>N+1 query groups</h4>" in html
     assert "<td>5x</td>" in html
     assert "<code>demo_project/bookstore/services.py:29 in _book_row</code>" in html
-    assert "No <code>@cached</code> or <code>@cached_view</code> call in this request." in html
+    assert "No @cached or @cached_view call in this request." in html
     stats = panel_stats("/books/naive/?size=5")
     assert stats["query_count"] == 1 + 4 * 5
     assert len(stats["nplusone"]) == 4
