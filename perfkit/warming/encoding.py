@@ -81,6 +81,9 @@ def _refs(value: Any, found: dict[str, set[Any]]) -> None:
     elif isinstance(value, dict):
         if set(value) == {"m", "pk"}:
             found[value["m"]].add(value["pk"])
+        elif set(value) == {"d"}:  # a user's dict shaped like a tag: its own keys are data
+            for v in value["d"].values():
+                _refs(v, found)
         else:
             for v in value.values():
                 _refs(v, found)

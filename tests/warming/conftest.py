@@ -44,6 +44,16 @@ def clean_registry() -> Iterator[None]:
     registry.update(saved)
 
 
+@pytest.fixture(autouse=True)
+def restore_configured_apps() -> Iterator[None]:
+    """Apps a test passes to configure_celery stop being perfkit's app after it."""
+    from perfkit.warming.celery import _configured
+
+    saved = list(_configured)
+    yield
+    _configured[:] = saved
+
+
 @pytest.fixture
 def records(redis_cache: Any) -> Iterator[Any]:
     cachedfuncs.forget_records()
@@ -97,9 +107,6 @@ def rabbitmq_app(warming_settings: Any) -> Iterator[Any]:
     with app.connection_for_write() as conn:
         conn.default_channel.queue_delete(QUEUE)
         conn.default_channel.exchange_delete(QUEUE)
-    from perfkit.warming.celery import _configured
-
-    _configured.remove(app)
 
 
 @contextmanager
