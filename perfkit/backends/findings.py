@@ -34,8 +34,8 @@ class Finding:
 
 
 def backend_kind(backend: str) -> str:
-    """ "django-redis", "django-redis-plain", "django-redis-builtin", "django-builtin-fast",
-    "locmem", "db", "file", "dummy" or "other" for a BACKEND dotted path."""
+    """ "django-redis", "django-redis-plain", "django-builtin", "django-builtin-fast",
+    "tiered", "locmem", "db", "file", "dummy" or "other" for a BACKEND dotted path."""
     try:
         cls = import_string(backend)
     except ImportError:
@@ -43,6 +43,10 @@ def backend_kind(backend: str) -> str:
     from django.core.cache.backends import db, dummy, filebased, locmem
     from django.core.cache.backends.redis import RedisCache
 
+    from perfkit.backends.tiered import TieredCache
+
+    if issubclass(cls, TieredCache):
+        return "tiered"
     if issubclass(cls, RedisCache):
         fast = backend == "perfkit.backends.resilient.DjangoRedisCache"
         return "django-builtin-fast" if fast else "django-builtin"

@@ -125,3 +125,15 @@ def test_unknown_alias():
     with pytest.raises(CommandError) as info:
         call_command("perfkit_doctor", "--cache", "nope")
     assert str(info.value) == "Unknown cache alias 'nope'; CACHES has: default, redis, db."
+
+
+@pytest.mark.redis
+def test_tiered_alias_is_probed_through_its_shared_cache(redis_cache):
+    caches = {
+        **settings.CACHES,
+        "tiered": {"BACKEND": "perfkit.backends.TieredCache", "LOCATION": "redis"},
+    }
+    with override_settings(CACHES=caches, **NO_CELERY):
+        code, out = doctor("--json", "--cache", "tiered")
+    [probe] = json.loads(out)["caches"]
+    assert (code, probe["kind"], probe["ok"]) == (0, "tiered", True)
