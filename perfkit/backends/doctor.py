@@ -148,7 +148,7 @@ def _ping(url: str) -> None:
     from kombu import Connection
 
     with Connection(url, connect_timeout=_TIMEOUT) as connection:
-        connection.ensure_connection(max_retries=1, timeout=_TIMEOUT)
+        connection.ensure_connection(max_retries=0, timeout=_TIMEOUT)
 
 
 def probe_service(name: str, url: str) -> ServiceProbe:

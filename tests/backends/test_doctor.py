@@ -137,3 +137,24 @@ def test_tiered_alias_is_probed_through_its_shared_cache(redis_cache):
         code, out = doctor("--json", "--cache", "tiered")
     [probe] = json.loads(out)["caches"]
     assert (code, probe["kind"], probe["ok"]) == (0, "tiered", True)
+
+
+@pytest.mark.rabbitmq
+def test_amqp_broker_reachable_and_refused():
+    cache = {"default": cache_url("dummy://")}
+    good = {"CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//"}
+    with override_settings(CACHES=cache, CELERY_RESULT_BACKEND="", **good):
+        code, out = doctor("--json")
+    assert code == 0
+    assert json.loads(out)["services"][0]["ok"] is True
+    bad = {"CELERY_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}//"}
+    start = time.perf_counter()
+    with override_settings(CACHES=cache, CELERY_RESULT_BACKEND="", **bad):
+        code, out = doctor("--json")
+    assert time.perf_counter() - start < 2  # one attempt, no retry loop
+    assert code == 1
+    [finding] = json.loads(out)["findings"]
+    assert finding["id"] == "perfkit.E203"
+    assert finding["message"].endswith(
+        "does not answer: OperationalError: [Errno 111] Connection refused"
+    )

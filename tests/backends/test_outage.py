@@ -1,0 +1,65 @@
+"""End to end: @cached on a perfkit Redis backend keeps answering while Redis hangs."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import caches
+from django.test import override_settings
+
+from perfkit.backends import cache_url
+from perfkit.cache import cached, registry
+from perfkit.signals import cache_error
+
+
+def test_cached_function_computes_directly_while_redis_hangs(redis_server):
+    url = f"redis://127.0.0.1:{redis_server.port}/0?socket_timeout=0.3"
+    perfkit = {**settings.PERFKIT, "BREAKER_COOLDOWN": 0.5}
+    calls: list[int] = []
+    errors: list[str] = []
+
+    def on_error(sender, **kwargs):
+        errors.append(type(kwargs["error"]).__name__)
+
+    @cached(cache="outage", timeout=60)
+    def price(book_id: int) -> int:
+        calls.append(book_id)
+        return book_id * 100
+
+    cache_error.connect(on_error)
+    try:
+        with override_settings(
+            CACHES={**settings.CACHES, "outage": cache_url(url)}, PERFKIT=perfkit
+        ):
+            caches["outage"].perfkit_breaker.reset()
+            assert price(1) == 100
+            assert price(1) == 100
+            assert calls == [1]  # the second call was a hit
+
+            redis_server.pause()
+            try:
+                start = time.perf_counter()
+                assert price(1) == 100  # computed directly: the first call pays one timeout
+                first = time.perf_counter() - start
+                later = []
+                for _ in range(10):
+                    start = time.perf_counter()
+                    assert price(1) == 100
+                    later.append(time.perf_counter() - start)
+            finally:
+                redis_server.resume()
+            assert first < 0.3 * 4  # bounded by the socket timeout (a few calls at most)
+            assert max(later) < 0.1  # the breaker is open: nobody waits for Redis
+            assert len(calls) == 12  # every call while down computed the value
+            assert errors  # perfkit.cache saw the failures through perfkit_strict
+            assert set(errors) <= {"CacheUnavailable", "TimeoutError", "ConnectionError"}
+
+            time.sleep(0.55)
+            price(1)  # the probe: Redis answers again
+            calls.clear()
+            assert price(1) == 100
+            assert calls == []  # cached again
+    finally:
+        cache_error.disconnect(on_error)
+        registry.pop(price.perfkit_name, None)
