@@ -94,3 +94,14 @@ def flaky(n: int) -> int:
 def stale_clock(n: int) -> str:
     record("stale_clock", n)
     return f"{n}@{time.time():.3f}"
+
+
+def register_subprocess_warmers() -> None:
+    """Warmers that worker subprocesses know too (they import this module with -I)."""
+    from perfkit.warming import warmer
+
+    warmer(slow, name="t.softlimit", args=lambda: [{"n": n, "seconds": 0.8} for n in range(4)])
+    warmer(square, name="t.after", args=lambda: [12])
+
+
+register_subprocess_warmers()
