@@ -25,6 +25,8 @@ COLUMNS = (
     "min ms",
     "warm x",
 )
+# on a narrow terminal, columns are hidden in this order
+_DROP_ORDER = ("p99 ms", "p95 ms", "min ms", "dup", "cache h/m/s", "@cached h/m")
 _NUMERIC = {"queries", "dup", "N+1", "p50 ms", "p95 ms", "p99 ms", "min ms", "warm x"}
 
 
@@ -134,14 +136,32 @@ def render_table(
     except ImportError:
         _render_plain(report, stream, comparison)
         return
+    from rich import box
+
     terminal = hasattr(stream, "isatty") and stream.isatty()
-    console = Console(file=stream, width=None if terminal else 160, highlight=False)
-    table = Table(title=_title(report), title_justify="left")
-    for column in COLUMNS:
-        table.add_column(column, justify="right" if column in _NUMERIC else "left")
-    for cells in rows(report):
-        table.add_row(*cells)
+    console = Console(file=stream, width=None if terminal else 180, highlight=False)
+    cells = rows(report)
+    shown = list(COLUMNS)
+    while True:
+        table = Table(title=_title(report), title_justify="left", box=box.SIMPLE_HEAD)
+        for column in shown:
+            justify = "right" if column in _NUMERIC else "left"
+            table.add_column(column, justify=justify, no_wrap=True)
+        for row in cells:
+            table.add_row(*(row[COLUMNS.index(c)] for c in shown))
+        droppable = [c for c in _DROP_ORDER if c in shown]
+        natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+        if natural <= console.width or not droppable:
+            break
+        shown.remove(droppable[0])  # a narrow terminal: fewer columns rather than "li…"
     console.print(table)
+    hidden = [c for c in COLUMNS if c not in shown]
+    if hidden:
+        console.print(
+            f"({', '.join(hidden)} hidden: the terminal is {console.width} columns wide; "
+            f"--json and --markdown have every column)",
+            markup=False,
+        )
     nplusone = nplusone_lines(report)
     if nplusone:
         console.print("N+1 query groups:", style="bold")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 
 from perfkit.bench.baseline import compare
@@ -104,3 +105,24 @@ def test_write_json_creates_directories(tmp_path):
     path = tmp_path / "a" / "b.json"
     write_json(sample(), path)
     assert json.loads(path.read_text())["schema"] == "perfkit-bench/1"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_narrow_terminal_hides_columns_instead_of_truncating(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    out = _Terminal()
+    render_table(sample(), out)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    assert "…" not in text
+    header = next(line for line in text.splitlines() if "scenario" in line)
+    assert (
+        " ".join(header.split()) == "scenario backend mode queries N+1 @cached h/m p50 ms warm x"
+    )
+    assert (
+        "(dup, cache h/m/s, p95 ms, p99 ms, min ms hidden: the terminal is 80 columns wide; "
+        "--json and --markdown have every column)"
+    ) in " ".join(text.split())
