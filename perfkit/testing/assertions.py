@@ -17,6 +17,7 @@ from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
 from perfkit.testing.block import CheckBlock
 from perfkit.testing.capture import CapturedQuery, QueryLog, capture_queries
+from perfkit.testing.checks import allow_patterns
 from perfkit.testing.messages import (
     duplicate_lines,
     nplusone_lines,
@@ -223,7 +224,7 @@ class _NoNPlusOne(QueryAssertion):
         self.allow = [re.compile(a) if isinstance(a, str) else a for a in allow]
 
     def allowed(self, fingerprint: str, locations: list[str]) -> bool:
-        rules = [*self.allow, *(re.compile(a) for a in perfkit_settings.NPLUSONE_ALLOW)]
+        rules = [*self.allow, *allow_patterns()]
         texts = [fingerprint, *locations]
         return any(rule.search(text) for rule in rules for text in texts)
 

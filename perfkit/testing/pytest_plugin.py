@@ -171,10 +171,10 @@ def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:
     __tracebackhide__ = True
     import re
 
-    from perfkit.conf import perfkit_settings
+    from perfkit.testing.checks import allow_patterns
     from perfkit.testing.messages import nplusone_lines
 
-    allow = [re.compile(p) for p in perfkit_settings.NPLUSONE_ALLOW]
+    allow = allow_patterns()
     marker = item.get_closest_marker("perfkit_allow_nplusone")
     if marker is not None:
         if not marker.args:
