@@ -9,9 +9,9 @@ Each backend class here carries
   the connection error) instead of swallowing it.  perfkit.cache calls through it.
 
 Ordinary callers (``cache.get(...)`` in user code, sessions, Django's cache middleware) fail open
-while ``OPTIONS["FAIL_OPEN"]`` is true (the default): get -> default, get_many -> {},
-set/add/delete/touch/has_key -> False, set_many -> the keys not stored.  ``incr``/``decr`` have no
-safe answer and raise CacheUnavailable.
+while ``OPTIONS["FAIL_OPEN"]`` is true (default: ``PERFKIT["FAIL_MODE"] == "open"``): get ->
+default, get_many -> {}, set/add/delete/touch/has_key -> False, set_many -> the keys not stored.
+``incr``/``decr`` have no safe answer and raise CacheUnavailable.
 
 Redis classes live in ``_redis_backends`` and are imported on first use, so the database backend
 works without redis-py installed.
@@ -35,6 +35,7 @@ from django.db import (
 )
 
 from perfkit.backends.breaker import CircuitBreaker, breaker_for
+from perfkit.conf import perfkit_settings
 from perfkit.exceptions import CacheUnavailable
 
 # RedisCache, DjangoRedisCache, ConnectionFactory and SentinelConnectionFactory also live here,
@@ -101,18 +102,27 @@ class ResilientCacheMixin:
     perfkit_errors: tuple[type[BaseException], ...] = (OSError,)
     perfkit_breaker: CircuitBreaker
     perfkit_strict: StrictCache
-    perfkit_fail_open: bool
+    # OPTIONS["FAIL_OPEN"]; None: follow PERFKIT["FAIL_MODE"] (read at each failure)
+    _perfkit_fail_open: bool | None
 
     def _perfkit_setup(self, location: Any, params: dict[str, Any]) -> dict[str, Any]:
         """Take perfkit's OPTIONS out of ``params``; returns the params for the base class."""
         params = dict(params)
         options = dict(params.get("OPTIONS") or {})
-        self.perfkit_fail_open = bool(options.pop("FAIL_OPEN", True))
+        fail_open = options.pop("FAIL_OPEN", None)
+        self._perfkit_fail_open = None if fail_open is None else bool(fail_open)
         params["OPTIONS"] = options
         self.perfkit_breaker = breaker_for(f"{type(self).__name__}({_masked(location)})")
         self.perfkit_strict = StrictCache(self)
         self._perfkit_local = threading.local()
         return params
+
+    @property
+    def perfkit_fail_open(self) -> bool:
+        """Do ordinary callers get a default (True) or CacheUnavailable (False) on failure?"""
+        if self._perfkit_fail_open is not None:
+            return self._perfkit_fail_open
+        return bool(perfkit_settings.FAIL_MODE == "open")
 
     def _perfkit_is_outage(self, exc: BaseException) -> bool:
         """Does ``exc`` mean the server is down (open the breaker) rather than one call failing?"""

@@ -198,3 +198,16 @@ def test_database_cache_fails_open_without_its_table():
     assert Author.objects.create(name="Le Guin").pk
     assert cache.get("book", "fallback") == "fallback"
     assert Author.objects.count() == 1
+
+
+def test_fail_open_follows_perfkit_fail_mode_unless_set(redis_server):
+    port = redis_server.port
+    follows = _cache(f"redis://127.0.0.1:{port}/0", "follows")
+    pinned = _cache(f"redis://127.0.0.1:{port}/0?fail_open=true", "pinned")
+    follows.perfkit_breaker.reset()
+    redis_server.kill()
+    assert follows.get("book", "fallback") == "fallback"
+    with override_settings(PERFKIT={**settings.PERFKIT, "FAIL_MODE": "closed"}):
+        with pytest.raises(CacheUnavailable):
+            follows.get("book")
+        assert pinned.get("book", "fallback") == "fallback"
