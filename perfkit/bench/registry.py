@@ -106,9 +106,10 @@ def scenario(
 ) -> Any:
     """Register a benchmark scenario.
 
-    As a decorator: ``@scenario`` or ``@scenario("name", tags=["list"])`` on a function that
-    takes no arguments.  For a page: ``scenario("books", url="/books/", user="alice")`` (the
-    user, if given, is logged in with ``force_login``) or ``scenario("books")("/books/")``.
+    As a decorator: ``@scenario`` or ``@scenario("name", tags=["list"])`` on a function (or an
+    ``async def``) that takes no arguments.  For a page:
+    ``scenario("books", url="/books/", user="alice")`` (the user, if given, is logged in with
+    ``force_login``) or ``scenario("books")("/books/")``.
     ``setup`` runs before every measured run, untimed; ``repeat`` overrides ``--repeat``.
     """
     if callable(name):  # bare @scenario

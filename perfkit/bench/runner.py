@@ -9,6 +9,7 @@ timings do not pay for the instrumentation.  *cold*: the cache is emptied before
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack, contextmanager
@@ -210,6 +211,10 @@ def _clear_quietly(backend: BenchBackend) -> None:
 
 def _callable_for(item: Scenario) -> Callable[[], Any]:
     if not isinstance(item.target, str):
+        if inspect.iscoroutinefunction(item.target):
+            from asgiref.sync import async_to_sync
+
+            return async_to_sync(item.target)  # each run is one event-loop round
         return item.target
     from django.test import Client
 

@@ -45,6 +45,10 @@ def cached_count() -> int:
 _cached_count = None
 
 
+async def async_counted() -> int:
+    return await Book.objects.acount() + await Author.objects.acount()
+
+
 def broken() -> None:
     raise ValueError("boom")
 
@@ -55,6 +59,7 @@ def bench_scenarios(clean_registry):
     scenario("t-cache", setup=lambda: SETUP_CALLS.append("setup"), tags=["t"])(cache_using)
     scenario("t-broken")(broken)
     scenario("t-cached")(cached_count)
+    scenario("t-async")(async_counted)
     scenario("t-page", url="/books/?size=5", tags=["t"])
     scenario("t-page-user", url="/books/?size=5", user="bench-user")
     scenario("t-missing", url="/no/such/page/")
@@ -227,6 +232,16 @@ def test_perfkit_cached_function_has_zero_queries_warm(tmp_path, bookstore, back
     assert warm["queries"]["count"] == 0
     assert (warm["perfkit"]["misses"], warm["perfkit"]["hits"]) == (0, 1)
     assert warm["cache"]["misses"] == 0
+
+
+def test_async_scenario(tmp_path, bookstore):
+    path = tmp_path / "bench.json"
+    bench("t-async", json=str(path), cold=True)
+    _, rows = results(path)
+    row = rows["t-async", "locmem", "cold"]
+    assert row["error"] is None, row["error"]
+    assert row["queries"]["count"] == 2
+    assert row["time_ms"]["runs"] == 2
 
 
 def test_baseline_with_an_added_query_exits_1(tmp_path, bookstore):
