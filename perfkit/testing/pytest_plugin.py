@@ -149,22 +149,23 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, Any]:
     from perfkit.testing import capture_cache, capture_queries
 
     with capture_queries() as log, capture_cache() as cache:
-        result = yield
-    if report:
-        item.user_properties.append(
-            (
-                _STATS,
-                {
-                    "queries": log.count(),
-                    "duplicates": sum(g.count - 1 for g in log.duplicates()),
-                    "nplusone": len(log.nplusone()),
-                    "cache_misses": cache.misses,
-                },
-            )
-        )
+        try:
+            result = yield
+        finally:  # a failing test still counts in the report
+            if report:
+                item.user_properties.append((_STATS, _figures(log, cache)))
     if nplusone != "off":
         _check_nplusone(item, log, nplusone)
     return result
+
+
+def _figures(log: Any, cache: Any) -> dict[str, int]:
+    return {
+        "queries": log.count(),
+        "duplicates": sum(g.count - 1 for g in log.duplicates()),
+        "nplusone": len(log.nplusone()),
+        "cache_misses": cache.misses,
+    }
 
 
 def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -180,10 +179,16 @@ def test_subprocess_with_pytest_django_and_xdist(pytester):
     for name, value in env.items():
         pytester._monkeypatch.setenv(name, value)
     pytester._monkeypatch.delenv("DATABASE_URL", raising=False)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    report = pytester.path / "report.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", f"--perfkit-report-json={report}"
+    )
     result.assert_outcomes(passed=8)
+    rows = json.loads(report.read_text())["tests"]  # figures travel from the workers
+    assert [(r["test"], r["queries"]) for r in rows] == [
+        (f"test_sub.py::test_record[{n}]", 1) for n in range(8)
+    ]
     records = (pytester.path / "test_sub.perf.yml").read_text()
     assert sorted(line for line in records.splitlines() if line.startswith("test_record")) == [
         f"test_record[{n}]:" for n in range(8)
     ]
-    assert sys.executable  # the subprocess ran with this interpreter
