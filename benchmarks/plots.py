@@ -8,8 +8,9 @@ A result file may say exactly what to draw with a top-level ``"plots"`` list (se
                 "xlabel": "dependent entries", "ylabel": "ms per write",
                 "series": [{"label": "perfkit", "x": [10, 100000], "y": [0.1, 0.1]}]}]}
 
-Without it, every number under a key named like a median/mean/p50 is drawn as one horizontal
-bar labelled by its path.  perfkit_bench reports get a cold/warm median chart.
+Without it, the numbers under keys that name a unit (``median_us_per_call``, ``bump_ms``,
+``seconds``, ``ratios``) become horizontal bar charts, one per top-level key and unit.
+perfkit_bench reports get a cold/warm median chart.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def plot_all(results: Path) -> list[str]:
         elif isinstance(data, dict) and str(data.get("schema", "")).startswith("perfkit-bench/"):
             specs = [_perfkit_bench_spec(data, path.stem)]
         else:
-            specs = [_fallback_spec(data, path.stem)]
+            specs = _fallback_specs(data, path.stem)
         for spec in specs:
             if spec is None:
                 continue
@@ -119,29 +120,49 @@ def _perfkit_bench_spec(data: dict[str, Any], stem: str) -> dict[str, Any] | Non
     }
 
 
-def _fallback_spec(data: Any, stem: str) -> dict[str, Any] | None:
-    bars: dict[str, float] = {}
+def _unit(segment: str) -> str | None:
+    """The unit a key names (``median_us_per_call`` -> "us"), None when it names no figure."""
+    words = segment.lower().replace("-", "_").split("_")
+    for unit in ("us", "ms", "seconds"):
+        if unit in words:
+            return "s" if unit == "seconds" else unit
+    if words[0] in ("ratio", "ratios"):
+        return "ratio"
+    if words[0] in _FIGURE_KEYS:
+        return "value"
+    return None
 
-    def walk(value: Any, path: list[str]) -> None:
+
+def _fallback_specs(data: Any, stem: str) -> list[dict[str, Any]]:
+    """One bar chart per top-level key and unit, from the keys that name a figure."""
+    charts: dict[tuple[str, str], dict[str, float]] = {}
+
+    def walk(value: Any, path: list[str], unit: str | None) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                walk(item, [*path, str(key)])
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                label = item.get("name") or item.get("label") if isinstance(item, dict) else None
-                walk(item, [*path, str(label or i)])
-        elif isinstance(value, int | float) and not isinstance(value, bool) and path:
-            leaf = path[-1].lower()
-            if any(leaf.startswith(k) for k in _FIGURE_KEYS):
-                bars[" / ".join(path)] = float(value)
+                walk(item, [*path, str(key)], _unit(str(key)) or unit)
+        elif isinstance(value, int | float) and not isinstance(value, bool) and unit:
+            label = " / ".join(path[1:]) or path[0]
+            charts.setdefault((path[0], unit), {})[label] = float(value)
 
-    walk(data, [])
-    if not bars:
-        print(f"  {stem}.json: no 'plots' list and no median/mean/p50 figures to draw")
-        return None
-    return {
-        "file": f"{stem}.png",
-        "kind": "barh",
-        "title": stem,
-        "bars": dict(list(bars.items())[:40]),
-    }
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key not in ("machine", "plots"):
+                walk(value, [str(key)], _unit(str(key)))
+    if not charts:
+        print(f"  {stem}.json: no 'plots' list and no figures (keys in us, ms, seconds) to draw")
+    specs = []
+    for (top, unit), bars in charts.items():
+        values = [v for v in bars.values() if v > 0]
+        spread = max(values) / min(values) if values else 1
+        specs.append(
+            {
+                "file": f"{stem}_{top}_{unit}.png".replace(" ", "_").replace("/", "_"),
+                "kind": "barh",
+                "title": f"{stem}: {top}",
+                "xlabel": unit + (" (log)" if spread > 100 else ""),
+                "log": spread > 100,
+                "bars": dict(list(bars.items())[:40]),
+            }
+        )
+    return specs

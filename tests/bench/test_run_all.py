@@ -50,7 +50,7 @@ def test_runs_every_script_and_names_what_is_missing(bench_dir, capsys):
         "benchmarks/results/summary.md"
     )
     results = bench_dir / "results"
-    assert (results / "bench_ok.png").exists()
+    assert (results / "bench_ok_hit_us.png").exists()
     assert (results / "bench_ok.log").read_text() == "perfkit hit 41.8 us\n"
     summary = json.loads((results / "summary.json").read_text())
     assert summary["missing"] == ["bench_gone.py"]
