@@ -100,7 +100,7 @@ class CacheLog:
 _logs: list[CacheLog] = []
 _inside: ContextVar[bool] = ContextVar("perfkit_cache_op", default=False)
 _lock = threading.Lock()
-_patched: list[tuple[Any, str]] = []
+_patched: list[tuple[Any, str, Any]] = []
 
 
 def _record(op: str, alias: str, keys: Sequence[Any], hits: Sequence[bool | None]) -> None:
@@ -196,16 +196,31 @@ def _patch_all() -> None:
         for target in targets:
             for name in METHODS:
                 for op in (name, "a" + name):
-                    if callable(getattr(target, op, None)) and op not in vars(target):
-                        setattr(target, op, _wrap(target, op, alias))
-                        _patched.append((target, op))
+                    _patch(target, op, alias)
     cache_observers.append(_observer)
+
+
+def _patch(target: Any, op: str, alias: str) -> None:
+    # a view may create its methods lazily into its __dict__ (perfkit.backends' StrictCache):
+    # remember what was there, to put it back
+    before = vars(target).get(op, _MISSING)
+    if getattr(before, "_perfkit_wrapped", False):
+        return
+    if not callable(getattr(target, op, None)):
+        return
+    wrapper = _wrap(target, op, alias)
+    wrapper._perfkit_wrapped = True
+    setattr(target, op, wrapper)
+    _patched.append((target, op, before))
 
 
 def _unpatch_all() -> None:
     while _patched:
-        target, op = _patched.pop()
-        vars(target).pop(op, None)
+        target, op, before = _patched.pop()
+        if before is _MISSING:
+            vars(target).pop(op, None)
+        else:
+            setattr(target, op, before)
     if _observer in cache_observers:
         cache_observers.remove(_observer)
 

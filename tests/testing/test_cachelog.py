@@ -134,3 +134,30 @@ def test_assert_cache_ops():
     assert str(error.value) == (
         "assert_cache_ops() checks nothing: pass at least one of hits=, misses=, sets=, deletes=."
     )
+
+
+def test_strict_view_of_resilient_backends_is_recorded_once(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "strict": {
+            "BACKEND": "tests.testing.backends.LocMemWithStrictView",
+            "LOCATION": "perfkit-testing-strict",
+        },
+    }
+    strict = caches["strict"].perfkit_strict
+    original_get = strict.get  # created lazily into the view's __dict__
+    with capture_cache("strict") as log:
+        strict.set("k", 1)
+        assert strict.get("k") == 1
+        assert strict.get_many(["k", "x"]) == {"k": 1}
+        assert caches["strict"].get("x") is None
+    assert [(o.op, o.key, o.hit) for o in log] == [
+        ("set", "k", None),
+        ("get", "k", True),
+        ("get_many", "k", True),
+        ("get_many", "x", False),
+        ("get", "x", False),
+    ]
+    assert vars(strict)["get"] is original_get
+    assert "set" not in vars(strict)
+    assert "get" not in vars(caches["strict"])
