@@ -175,7 +175,7 @@ _thread_logs: list[QueryLog] = []
 _lock = threading.Lock()
 _active = 0
 _installed: weakref.WeakSet[BaseDatabaseWrapper] = weakref.WeakSet()
-_original_prepare_cursor = BaseDatabaseWrapper._prepare_cursor
+_original_prepare_cursor: Any = None
 
 
 def _dispatch(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
@@ -213,10 +213,12 @@ def _prepare_cursor(self: BaseDatabaseWrapper, cursor: Any) -> Any:
 
 
 def _activate() -> None:
-    global _active
+    global _active, _original_prepare_cursor
     with _lock:
         _active += 1
         if _active == 1:
+            # whatever is there now (another tool may have wrapped it too) is put back on exit
+            _original_prepare_cursor = BaseDatabaseWrapper._prepare_cursor
             BaseDatabaseWrapper._prepare_cursor = _prepare_cursor  # type: ignore[method-assign]
     for connection in connections.all(initialized_only=True):
         _install(connection)

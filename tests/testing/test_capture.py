@@ -98,6 +98,9 @@ def test_duplicates_similar_and_nplusone_groups():
 
 
 def test_nested_captures_both_receive_queries():
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    original = BaseDatabaseWrapper._prepare_cursor
     with capture_queries() as outer:
         Author.objects.count()
         with capture_queries() as inner:
@@ -105,6 +108,7 @@ def test_nested_captures_both_receive_queries():
     assert (len(outer), len(inner)) == (2, 1)
     # after the block, nothing is installed any more
     assert all(not c.execute_wrappers for c in connections.all(initialized_only=True))
+    assert BaseDatabaseWrapper._prepare_cursor is original
 
 
 def test_async_orm_in_the_block_is_captured():
