@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.cache.backends.db import DatabaseCache as _DjangoDatabaseCache
 from django.db import (
     DatabaseError,
@@ -89,6 +90,11 @@ class StrictCache:
             call.__name__ = name
             self.__dict__[name] = call  # found directly next time
             return call
+        if name[:1] == "a" and (name[1:] in FALLBACKS or name[1:] in UNGUARDED_RAISING):
+            # aget, aset_many...: the strict sync method in a thread, as BaseCache does
+            acall = sync_to_async(getattr(self, name[1:]))
+            self.__dict__[name] = acall
+            return acall
         return getattr(self._backend, name)
 
     def __repr__(self) -> str:

@@ -211,3 +211,18 @@ def test_fail_open_follows_perfkit_fail_mode_unless_set(redis_server):
         with pytest.raises(CacheUnavailable):
             follows.get("book")
         assert pinned.get("book", "fallback") == "fallback"
+
+
+def test_strict_view_async_methods_raise_too(redis_server):
+    import asyncio
+
+    cache = _cache(f"redis://127.0.0.1:{redis_server.port}/0")
+    cache.perfkit_breaker.reset()
+    strict = cache.perfkit_strict
+    asyncio.run(strict.aset("x", 1))
+    assert asyncio.run(strict.aget("x")) == 1
+    redis_server.kill()
+    assert asyncio.run(cache.aget("x", "fallback")) == "fallback"  # ordinary: fails open
+    with pytest.raises(CacheUnavailable):
+        asyncio.run(strict.aget_many(["x"]))
+    cache.perfkit_breaker.reset()
