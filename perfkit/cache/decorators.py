@@ -71,7 +71,10 @@ class CachedFunction(Engine):
         if found is None:
             return Decision(True)
         try:
-            return Decision(True, tokens=generations.snapshot(store, gkeys, found))
+            # locked: storing releases the single-flight lock a stale serve took for this
+            # refresh (perfkit.warming enqueues it and returns before it runs)
+            tokens = generations.snapshot(store, gkeys, found)
+            return Decision(True, tokens=tokens, locked=True)
         except Exception as exc:
             self._fail(key, store.alias, exc, "set")
             return Decision(True)

@@ -99,6 +99,9 @@ def test_background_refresher_takes_the_refresh(db):
     assert asked == [(f, (1,))]
     assert runs == [1]
     assert f.refresh(1) == 2  # what perfkit.refresh runs
+    assert caches["default"].get(f.key_for(1) + ":lock") is None, stats(
+        f
+    )  # released for the next one
     assert f(1) == 2
 
 
