@@ -1,0 +1,223 @@
+"""Warming throughput through one real Celery worker: perfkit's chunks vs one task per key.
+
+    .venv/bin/python benchmarks/bench_warming.py [--keys 10000] [--rounds 3] [--chunk 100]
+
+Three ways to fill the same 10,000 ``@cached`` entries, each through the same worker (one
+thread, solo pool, prefetch 1 as ``configure_celery`` sets it) on a private ``redis-server``
+(broker, results and cache), measured in interleaved rounds (median):
+
+- ``perfkit``: ``warm(name)``: plans in the worker, chunks of ``--chunk`` calls, each chunk
+  computes its calls and stores them with ONE ``set_many``;
+- ``chunked_per_key_set``: the same chunks, but each call stored with its own ``set``
+  (``wrapper.refresh``), to show what ``set_many`` itself buys;
+- ``naive``: one Celery task per key calling ``wrapper.refresh(n)`` (the usual recipe).
+
+Keys per second = keys / seconds from the first enqueue until every key is stored.  This
+process and the redis-server are pinned to CPU 0 (else a round trip measures the hypervisor).
+Writes ``benchmarks/results/warming.json`` (and ``bench_warming.json`` for run_all.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results"
+QUEUE = f"bench-warming-{os.getpid()}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(port: int, workdir: str) -> subprocess.Popen:
+    server = shutil.which("redis-server")
+    if server is None:
+        sys.exit("bench_warming needs redis-server on PATH")
+    cmd = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", "0", *cmd]
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    sys.exit("private redis-server did not start")
+
+
+def setup_django(port: int) -> None:
+    import django
+    from django.conf import settings
+
+    settings.configure(
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "perfkit"],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        CACHES={
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{port}/1",
+            }
+        },
+        PERFKIT={"KEY_PREFIX": "bench", "WARMING_QUEUE": QUEUE},
+        TIME_ZONE="UTC",
+        USE_TZ=True,
+        LOGGING_CONFIG=None,
+    )
+    django.setup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--keys", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=100)
+    opts = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="perfkit-bench-warming-") as tmp:
+        server = start_redis(port, tmp)
+        try:
+            setup_django(port)
+            report(run(port, opts), opts)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    # Celery's result listener would try to reconnect to the stopped server at interpreter exit
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def run(port: int, opts: argparse.Namespace) -> dict[str, list[float]]:
+    import redis
+    from celery import Celery
+    from celery.contrib.testing.worker import start_worker
+
+    from perfkit.cache import cached
+    from perfkit.warming import configure_celery, warm, warmer
+
+    app = Celery("bench_warming", set_as_current=True)
+    app.conf.update(
+        broker_url=f"redis://127.0.0.1:{port}/0", result_backend=f"redis://127.0.0.1:{port}/0"
+    )
+    configure_celery(app)
+    client = redis.Redis(port=port, db=0)
+    cache_db = redis.Redis(port=port, db=1)
+
+    @cached(timeout=3600)
+    def product(n: int) -> dict:
+        return {"id": n, "name": f"product {n}", "price": n % 997 / 10, "tags": ["a", "b"]}
+
+    warmer(product, name="bench.products", args=lambda: range(opts.keys), chunk_size=opts.chunk)
+
+    @app.task(name="bench.naive_refresh", ignore_result=True)
+    def naive_refresh(n: int) -> None:
+        product.refresh(n)
+        client.incr("bench:done")
+
+    @app.task(name="bench.chunk_refresh", ignore_result=True)
+    def chunk_refresh(ns: list[int]) -> None:
+        for n in ns:
+            product.refresh(n)
+        client.incr("bench:done", len(ns))
+
+    def wait_done() -> None:
+        while int(client.get("bench:done") or 0) < opts.keys:
+            time.sleep(0.005)
+
+    def perfkit_mode() -> None:
+        summary = warm("bench.products", wait=True, timeout=600)
+        assert summary["stored"] == opts.keys, summary
+
+    def chunked_per_key_set() -> None:
+        for start in range(0, opts.keys, opts.chunk):
+            ns = list(range(start, min(start + opts.chunk, opts.keys)))
+            chunk_refresh.apply_async((ns,), queue=QUEUE)
+        wait_done()
+
+    def naive() -> None:
+        for n in range(opts.keys):
+            naive_refresh.apply_async((n,), queue=QUEUE)
+        wait_done()
+
+    modes = {"perfkit": perfkit_mode, "chunked_per_key_set": chunked_per_key_set, "naive": naive}
+    seconds: dict[str, list[float]] = {name: [] for name in modes}
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, queues=[QUEUE], loglevel="ERROR"
+    ):
+        for round_no in range(opts.rounds):
+            for name, mode in modes.items():
+                cache_db.flushdb()  # the private server's cache DB: start every run cold
+                client.set("bench:done", 0)
+                started = time.perf_counter()
+                mode()
+                seconds[name].append(time.perf_counter() - started)
+                stored = sum(1 for _ in cache_db.scan_iter(match="*bench:c:*", count=5000))
+                assert stored == opts.keys, (name, stored)
+                print(f"round {round_no + 1} {name:<22} {seconds[name][-1]:7.2f} s", flush=True)
+    return seconds
+
+
+def report(seconds: dict[str, list[float]], opts: argparse.Namespace) -> None:
+    import celery
+    import django
+    import redis
+
+    median = {name: statistics.median(values) for name, values in seconds.items()}
+    rate = {name: opts.keys / s for name, s in median.items()}
+    base = rate["naive"]
+    rows = [
+        {
+            "mode": name,
+            "median_seconds": round(median[name], 3),
+            "keys_per_second": round(rate[name], 1),
+            "vs_naive": round(rate[name] / base, 2),
+            "seconds_per_round": [round(s, 3) for s in seconds[name]],
+        }
+        for name in seconds
+    ]
+    print(f"\nwarming {opts.keys} keys through one worker (solo, prefetch 1), chunk={opts.chunk}")
+    print(f"{'mode':<22} {'median s':>9} {'keys/s':>9} {'vs naive':>9}")
+    for row in rows:
+        print(
+            f"{row['mode']:<22} {row['median_seconds']:>9.2f} {row['keys_per_second']:>9.0f} "
+            f"{row['vs_naive']:>8.2f}x"
+        )
+    out = {
+        "benchmark": "warming",
+        "keys": opts.keys,
+        "rounds": opts.rounds,
+        "chunk_size": opts.chunk,
+        "worker": "one in-process worker thread, solo pool, prefetch 1",
+        "pinned_cpu": 0 if hasattr(os, "sched_setaffinity") else None,
+        "results": rows,
+        "versions": {
+            "python": platform.python_version(),
+            "django": django.get_version(),
+            "celery": celery.__version__,
+            "redis-py": redis.__version__,
+        },
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in ("warming.json", "bench_warming.json"):
+        (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
