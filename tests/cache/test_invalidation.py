@@ -314,3 +314,60 @@ def test_invalidation_setting_off(db, settings):
     warm((titles, ()))
     books[0].save()
     assert titles.peek() == ["B0"]
+
+
+def test_inheritance_proxies_and_uuid_pks(db):
+    from tests.testapp.models import Place, PlaceProxy, Restaurant, Token
+
+    place = Place.objects.create(name="p")
+    restaurant = Restaurant.objects.create(name="r")
+    token = Token.objects.create(label="t")
+
+    @cached(timeout=60, depends_on=lambda pk: [(Place, pk)])
+    def place_name(pk):
+        return Place.objects.get(pk=pk).name
+
+    @cached(timeout=60, depends_on=[Restaurant])
+    def pizza():
+        return list(Restaurant.objects.values_list("serves_pizza", flat=True))
+
+    @cached(timeout=60, depends_on=lambda pk: [(Token, pk)])
+    def label(pk):
+        return Token.objects.get(pk=pk).label
+
+    warm((place_name, (place.pk,)), (place_name, (restaurant.pk,)), (pizza, ()))
+    warm((label, (token.pk,)))
+    PlaceProxy.objects.filter(pk=place.pk).update(name="q")  # a proxy writes its concrete table
+    assert place_name.peek(place.pk) is MISSING
+    assert place_name.peek(restaurant.pk) == "r"
+    restaurant.name = "s"  # saving a child updates the parent table too
+    restaurant.save()
+    assert place_name.peek(restaurant.pk) is MISSING
+    assert pizza.peek() is MISSING
+    token.label = "u"
+    token.save()
+    assert label(token.pk) == "u"
+
+
+def test_large_batches_bump_the_star_generation(db):
+    author, publisher, books = make_books(2)
+
+    @cached(timeout=60, depends_on=lambda pk: [(Book, pk)])
+    def title(pk):
+        return Book.objects.get(pk=pk).title
+
+    warm((title, (books[1].pk,)))
+    more = [
+        Book(
+            title=f"M{i}",
+            isbn=f"m{i}",
+            author=author,
+            publisher=publisher,
+            published=datetime.date(2020, 1, 1),
+            price=1,
+            pages=1,
+        )
+        for i in range(150)
+    ]
+    Book.objects.bulk_create(more)  # more than 100 rows: one "*" bump, not 150 row bumps
+    assert title.peek(books[1].pk) is MISSING
