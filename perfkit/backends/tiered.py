@@ -29,6 +29,7 @@ from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 
 from perfkit.conf import perfkit_settings
+from perfkit.exceptions import ImproperlyConfiguredError
 
 __all__ = ["TieredCache"]
 
@@ -206,7 +207,17 @@ class TieredCache(BaseCache):
     def remote(self) -> BaseCache:
         """The shared cache behind the local layer (``caches[LOCATION]``, resolved once)."""
         if self._remote is None:
-            self._remote = caches[self.remote_alias]
+            from django.conf import settings
+
+            alias = self.remote_alias
+            config = settings.CACHES.get(alias) if isinstance(alias, str) else None
+            if config is None or config.get("BACKEND", "").endswith("TieredCache"):
+                what = "is itself a TieredCache" if config else "is not an alias of CACHES"
+                raise ImproperlyConfiguredError(
+                    f"TieredCache's LOCATION {alias!r} {what}. Set LOCATION to the alias of the "
+                    f"shared cache behind it (one of: {', '.join(map(repr, settings.CACHES))})."
+                )
+            self._remote = caches[alias]
             self._open.ops = self._remote
         return self._remote
 

@@ -130,3 +130,17 @@ def test_strict_view_raises_and_breaker_is_the_remote_one(redis_server):
         with pytest.raises(CacheUnavailable):
             cache.perfkit_strict.get_many(["y"])
         cache.perfkit_breaker.reset()
+
+
+@pytest.mark.parametrize(
+    ("location", "problem"),
+    [("nope", "is not an alias of CACHES"), ("t", "is itself a TieredCache")],
+)
+def test_location_must_name_a_shared_cache(location, problem):
+    caches_setting = {"default": settings.CACHES["default"], "t": {**TIERED, "LOCATION": location}}
+    with override_settings(CACHES=caches_setting), pytest.raises(ValueError) as info:
+        caches["t"].get("x")
+    assert str(info.value) == (
+        f"TieredCache's LOCATION {location!r} {problem}. Set LOCATION to the alias of the "
+        "shared cache behind it (one of: 'default', 't')."
+    )
