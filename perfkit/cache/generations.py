@@ -149,13 +149,39 @@ def _in_transaction(connection: Any) -> bool:
     )
 
 
+def _bump_on_commit(connection: Any, using: str, keys: list[str]) -> None:
+    # one on_commit callback per savepoint level collects every key written there, so a loop
+    # of 10,000 saves in one transaction bumps once at commit, not 10,000 times.  A callback
+    # is reused only while Django still holds it: a rollback drops it, and the next write
+    # registers a new one.
+    waiting = getattr(_tx, "commit", None)
+    if waiting is None:
+        waiting = _tx.commit = {}
+    ident = (using, id(connection), tuple(connection.savepoint_ids))
+    entry = waiting.get(ident)
+    if entry is not None and any(item[1] is entry[1] for item in connection.run_on_commit):
+        entry[0].update(keys)
+        return
+    collected = set(keys)
+
+    def flush() -> None:
+        if waiting.get(ident, (None,))[0] is collected:
+            del waiting[ident]
+        _bump_now(sorted(collected))
+
+    if len(waiting) > 1000:  # entries of rolled-back transactions: their callbacks are gone
+        waiting.clear()
+    waiting[ident] = (collected, flush)
+    connection.on_commit(flush, robust=True)
+
+
 def bump(keys: list[str], *, targets: list[str], using: str | None = None) -> None:
     """Bump ``keys`` now and, inside a transaction on ``using``, again when it commits."""
     _bump_now(keys)
     if using is not None:
         connection = connections[using]
         if connection.in_atomic_block:
-            connection.on_commit(lambda: _bump_now(keys), robust=True)
+            _bump_on_commit(connection, using, keys)
             if _in_transaction(connection):
                 dirty = getattr(_tx, "dirty", None)
                 if dirty is None:

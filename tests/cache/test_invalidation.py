@@ -371,3 +371,34 @@ def test_large_batches_bump_the_star_generation(db):
     ]
     Book.objects.bulk_create(more)  # more than 100 rows: one "*" bump, not 150 row bumps
     assert title.peek(books[1].pk) is MISSING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_writes_in_one_transaction_bump_once_at_commit():
+    from django.db import connection
+
+    _, _, books = make_books(1)
+    with transaction.atomic():
+        for n in range(50):
+            books[0].pages = n
+            books[0].save()
+        assert len(connection.run_on_commit) == 1
+        with transaction.atomic():  # a savepoint: its own callback, dropped by its rollback
+            books[0].save()
+            assert len(connection.run_on_commit) == 2
+            transaction.set_rollback(True)
+        books[0].save()
+        assert len(connection.run_on_commit) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_does_not_swallow_the_next_commit_bump():
+    from django.db import connection
+
+    _, _, books = make_books(1)
+    with transaction.atomic():
+        books[0].save()
+        transaction.set_rollback(True)
+    with transaction.atomic():
+        books[0].save()
+        assert len(connection.run_on_commit) == 1
