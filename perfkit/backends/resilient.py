@@ -161,7 +161,7 @@ class ResilientCacheMixin:
             raise CacheUnavailable(
                 f"cache {breaker.name} failed in {name}(): {type(exc).__name__}: {exc}"
             ) from exc
-        except BaseException:
+        except Exception:
             breaker.success()  # the server answered (e.g. incr of a missing key)
             raise
         finally:
