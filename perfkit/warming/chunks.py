@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import signal
 import threading
 import time
@@ -19,7 +18,7 @@ from django.core.cache import BaseCache, caches
 
 from perfkit.conf import perfkit_settings
 from perfkit.warming.encoding import Call, decode_calls
-from perfkit.warming.registry import Warmer
+from perfkit.warming.registry import Warmer, per_second
 
 __all__ = ["ChunkOutcome", "chunk_lock_key", "lock_cache", "lock_ttl", "run_chunk"]
 
@@ -80,19 +79,6 @@ def acquire(cache: BaseCache, key: str, token: str, ttl: int) -> bool:
 def release(cache: BaseCache, key: str, token: str) -> None:
     if cache.get(key) == token:
         cache.delete(key)
-
-
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*$")
-
-
-def per_second(rate_limit: str | None) -> float | None:
-    """``"100/s"``, ``"600/m"``, ``"3600/h"`` as calls per second (None: unlimited)."""
-    if not rate_limit:
-        return None
-    match = _RATE.match(rate_limit)
-    if not match:
-        return None
-    return float(match[1]) / {"s": 1, "m": 60, "h": 3600}[match[2]]
 
 
 class ChunkTimeLimit(BaseException):

@@ -20,6 +20,15 @@ ArgsSource = Callable[[], Iterable[Any] | models.QuerySet[Any]]
 Schedule = tuple[str, float] | tuple[str, str]
 
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-]+$")
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*$")
+
+
+def per_second(rate_limit: str | None) -> float | None:
+    """``"100/s"``, ``"600/m"``, ``"3600/h"`` as calls per second (None: unlimited or invalid)."""
+    match = _RATE.match(rate_limit) if isinstance(rate_limit, str) else None
+    if not match:
+        return None
+    return float(match[1]) / {"s": 1, "m": 60, "h": 3600}[match[2]]
 
 
 @dataclass(frozen=True)
@@ -161,6 +170,11 @@ def warmer(
             )
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise WarmingError(f"{where}: chunk_size must be an int >= 1, not {chunk_size!r}.")
+        if rate_limit is not None and not per_second(rate_limit):
+            raise WarmingError(
+                f"{where}: rate_limit must look like '100/s', '600/m' or '3600/h' (calls per "
+                f"second, minute or hour), not {rate_limit!r}."
+            )
         if queue is not None and (not isinstance(queue, str) or not queue):
             raise WarmingError(f"{where}: queue must be a non-empty str or None, not {queue!r}.")
         registry[warmer_name] = Warmer(

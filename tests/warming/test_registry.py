@@ -52,6 +52,11 @@ def test_a_queryset_plans_one_call_per_instance(bookstore):
         ({"chunk_size": 0}, "warmer 'x': chunk_size must be an int >= 1, not 0."),
         ({"queue": ""}, "warmer 'x': queue must be a non-empty str or None, not ''."),
         (
+            {"rate_limit": "fast"},
+            "warmer 'x': rate_limit must look like '100/s', '600/m' or '3600/h' (calls per "
+            "second, minute or hour), not 'fast'.",
+        ),
+        (
             {"schedule": "every minute"},
             "warmer 'x': schedule must be a number of seconds > 0, a timedelta or a crontab "
             'string with 5 fields like "*/15 * * * *" (minute hour day-of-month month '
