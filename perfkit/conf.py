@@ -167,6 +167,9 @@ OPTIONS: dict[str, Option] = {
 }
 
 
+_UNREAD = object()
+
+
 class PerfkitSettings:
     """Attribute access to the ``PERFKIT`` dict with defaults from ``OPTIONS``."""
 
@@ -195,13 +198,19 @@ class PerfkitSettings:
     BENCH_WARMUP: int
 
     def __init__(self) -> None:
-        self._user: dict[str, Any] | None = None
+        self._source: Any = _UNREAD
+        self._user: dict[str, Any] = {}
 
     def user_settings(self) -> dict[str, Any]:
         """The ``PERFKIT`` dict as the user wrote it (empty when absent or not a dict)."""
-        if self._user is None:
-            value = getattr(settings, "PERFKIT", None)
+        # Compared by identity on every access rather than cached once: a read made while the
+        # settings module is still being imported (a package importing perfkit from its
+        # __init__) must not pin an incomplete value. Django caches the attribute itself, so
+        # this costs one attribute lookup.
+        value = getattr(settings, "PERFKIT", None)
+        if value is not self._source:
             self._user = dict(value) if isinstance(value, dict) else {}
+            self._source = value
         return self._user
 
     def __getattr__(self, name: str) -> Any:
@@ -212,7 +221,7 @@ class PerfkitSettings:
 
     def reload(self) -> None:
         """Forget the cached ``PERFKIT`` dict; the next access reads it again."""
-        self._user = None
+        self._source = _UNREAD
 
 
 perfkit_settings = PerfkitSettings()

@@ -38,3 +38,23 @@ def test_every_option_is_documented_in_the_readme():
     readme = (BASE_DIR / "README.md").read_text()
     missing = [key for key in OPTIONS if f"`{key}`" not in readme]
     assert not missing, f"README settings table lacks: {missing}"
+
+
+def test_prefix_from_the_test_settings_is_seen():
+    # demo_project/__init__ imports the Celery app, which reads perfkit settings while
+    # tests/settings.py is still being imported: that early read must not stick.
+    from django.conf import settings
+
+    assert perfkit_settings.KEY_PREFIX == settings.PERFKIT["KEY_PREFIX"] == "pkt"
+
+
+def test_a_replaced_dict_is_seen_without_a_signal():
+    from django.conf import settings
+
+    original = settings.PERFKIT
+    try:
+        settings.PERFKIT = {"KEY_PREFIX": "direct"}
+        assert perfkit_settings.KEY_PREFIX == "direct"
+    finally:
+        settings.PERFKIT = original
+    assert perfkit_settings.KEY_PREFIX == "pkt"
