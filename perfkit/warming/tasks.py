@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from celery import chord, shared_task
@@ -40,10 +41,18 @@ def _options(app: Any, warmer: Warmer, priority: int) -> dict[str, Any]:
     }
 
 
-def dispatch(app: Any, warmer: Warmer, *, priority: int, parent_id: str | None = None) -> int:
+def dispatch(
+    app: Any,
+    warmer: Warmer,
+    *,
+    priority: int,
+    parent_id: str | None = None,
+    before_send: Callable[[int], None] | None = None,
+) -> int:
     """Plan ``warmer`` and send its chunks (a chord when ``parent_id`` is given).
 
     Raises ``WarmingArgumentError`` before sending anything if a planned value is not JSON.
+    ``before_send(total)`` runs once the plan is known, before any chunk can finish.
     Returns the number of planned calls.
     """
     encoded = list(warmer.encoded_chunks())
@@ -62,14 +71,17 @@ def dispatch(app: Any, warmer: Warmer, *, priority: int, parent_id: str | None =
         )
         for calls in encoded
     ]
+    if before_send is not None:
+        before_send(total)
     if parent_id is None:
         for sig in header:
             sig.apply_async()
         return total
-    if header:
-        cache = _chunks.lock_cache(warmer.func)
-        ttl = _chunks.lock_ttl()
-        cache.set_many({_counter(parent_id, "done"): 0, _counter(parent_id, "failed"): 0}, ttl)
+    if not header:
+        return 0
+    cache = _chunks.lock_cache(warmer.func)
+    ttl = _chunks.lock_ttl()
+    cache.set_many({_counter(parent_id, "done"): 0, _counter(parent_id, "failed"): 0}, ttl)
     callback = app.signature(
         "perfkit.warm_done", kwargs={"name": warmer.name, "total": total}, **options
     ).set(task_id=parent_id)
@@ -86,8 +98,16 @@ def warm_task(self: Any, name: str, priority: int | None = None) -> dict[str, An
         from perfkit.warming.sync import warm_sync
 
         return warm_sync(warmer)
-    encoded_total = dispatch(self.app, warmer, priority=level, parent_id=self.request.id)
-    self.update_state(state=PROGRESS, meta={"done": 0, "total": encoded_total, "failed": 0})
+
+    def started(total: int) -> None:
+        # before the chord is sent: a fast chord must not be overwritten by this PROGRESS
+        if total:
+            self.update_state(state=PROGRESS, meta={"done": 0, "total": total, "failed": 0})
+
+    if not dispatch(
+        self.app, warmer, priority=level, parent_id=self.request.id, before_send=started
+    ):
+        return summarize(name, 0, [])
     # the chord's callback carries this task's id and stores the final result under it
     raise Ignore()
 
@@ -150,7 +170,9 @@ def warm_chunk(
     }
 
 
-def _report_progress(task: Any, cache: Any, parent: str, done: int, failed: int, total: int):
+def _report_progress(
+    task: Any, cache: Any, parent: str, done: int, failed: int, total: int
+) -> None:
     try:
         done_now = cache.incr(_counter(parent, "done"), done)
         failed_now = cache.incr(_counter(parent, "failed"), failed) if failed else None
@@ -162,11 +184,10 @@ def _report_progress(task: Any, cache: Any, parent: str, done: int, failed: int,
     task.update_state(task_id=parent, state=PROGRESS, meta=meta)
 
 
-@shared_task(name="perfkit.warm_done", bind=True, acks_late=True)
-def warm_done(self: Any, results: list[dict[str, Any]], name: str, total: int) -> dict[str, Any]:
-    """Sum the chunks' outcomes into the warm's final result."""
+def summarize(name: str, total: int, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The final result of a warm, from its chunks' outcomes."""
     failed = [f for r in results for f in r["failed"]]
-    summary = {
+    return {
         "warmer": name,
         "total": total,
         "stored": sum(r["stored"] for r in results),
@@ -176,6 +197,12 @@ def warm_done(self: Any, results: list[dict[str, Any]], name: str, total: int) -
         "chunks": len(results),
         "seconds": round(sum(r["seconds"] for r in results), 6),
     }
+
+
+@shared_task(name="perfkit.warm_done", bind=True, acks_late=True)
+def warm_done(self: Any, results: list[dict[str, Any]], name: str, total: int) -> dict[str, Any]:
+    """Sum the chunks' outcomes into the warm's final result."""
+    summary = summarize(name, total, results)
     try:
         cache = _chunks.lock_cache(get_warmer(name).func)
         cache.delete_many([_counter(self.request.id, "done"), _counter(self.request.id, "failed")])

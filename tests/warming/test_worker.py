@@ -147,3 +147,10 @@ def test_the_same_chunk_does_not_run_twice_at_once(celery_app, records):
     assert (done["stored"], done["skipped"]) == (2, 0)
     assert sorted(records.recorded(), key=lambda c: c.split(":")[1])[0].startswith("blocking:1")
     assert len(records.recorded()) == 2
+
+
+def test_a_warmer_with_nothing_to_warm_succeeds_at_once(celery_app, records):
+    warmer(cachedfuncs.square, name="t.empty", args=lambda: [])
+    with running_worker(celery_app):
+        summary = warm("t.empty", wait=True, timeout=30)
+    assert (summary["total"], summary["stored"], summary["chunks"]) == (0, 0, 0)
