@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/bench_cache.py [--rounds 9] [--ops 2000] [--entries 100000]
 
 1. Hit path: ``@cached`` hit vs a bare ``cache.get`` vs django-cache-memoize's ``@cache_memoize``
-   hit vs a raw redis-py GET (+ ``pickle.loads``), on local memory and on Redis (django-redis).
+   hit vs a raw redis-py GET (+ ``pickle.loads``), on local memory and on Redis (django-redis);
+   plus django-cacheops' ``@cached_as`` hit on Redis when ``cacheops`` is importable (it is not a
+   dependency: ``pip install --target DIR django-cacheops`` and put DIR on ``PYTHONPATH``).
    Every contender runs in every round, interleaved, so the ratios come from the same minutes.
 2. Invalidation: the cost of one write when 10 and ``--entries`` entries depend on a model
    (perfkit: one generation bump) vs ``delete_pattern`` over the same entries.
@@ -55,11 +57,25 @@ def start_redis(tmp: str) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("the private redis-server did not start")
 
 
+def has_cacheops() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("cacheops") is not None
+
+
 def setup_django(port: int) -> None:
     import django
     from django.conf import settings
 
+    extra = {}
+    if has_cacheops():
+        extra = {
+            "CACHEOPS_REDIS": f"redis://127.0.0.1:{port}/1",
+            "CACHEOPS": {"bookstore.*": {"ops": (), "timeout": 3600}},
+            "CACHEOPS_DEGRADE_ON_FAILURE": False,
+        }
     settings.configure(
+        **extra,
         DEBUG=False,
         SECRET_KEY="bench",
         INSTALLED_APPS=[
@@ -67,6 +83,7 @@ def setup_django(port: int) -> None:
             "django.contrib.auth",
             "perfkit",
             "demo_project.bookstore",
+            *(["cacheops"] if has_cacheops() else []),
         ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         CACHES={
@@ -126,6 +143,18 @@ def hit_path(rounds: int, ops: int) -> dict:
             contenders["redis:raw redis-py GET+loads"] = lambda raw=raw, key=raw_key: pickle.loads(
                 raw.get(key)
             )
+    if has_cacheops():
+        from cacheops import cached_as
+
+        from demo_project.bookstore.models import Book
+
+        @cached_as(Book, timeout=3600)
+        def book_ops(book_id):
+            return VALUE
+
+        book_ops(42)
+        assert book_ops(42) == VALUE
+        contenders["redis:cacheops @cached_as hit"] = lambda: book_ops(42)
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     for func in contenders.values():  # warm-up
         per_call_us(func, ops // 10)
@@ -140,6 +169,10 @@ def hit_path(rounds: int, ops: int) -> dict:
         ratios[f"{prefix}: @cached / cache.get"] = round(mine / bare, 2)
         ratios[f"{prefix}: @cached / cache_memoize"] = round(
             mine / medians[f"{prefix}:cache_memoize hit"], 2
+        )
+    if "redis:cacheops @cached_as hit" in medians:
+        ratios["redis: @cached / cacheops @cached_as"] = round(
+            medians["redis:perfkit @cached hit"] / medians["redis:cacheops @cached_as hit"], 2
         )
     ratios["redis: @cached / raw redis-py GET+loads"] = round(
         medians["redis:perfkit @cached hit"] / medians["redis:raw redis-py GET+loads"], 2

@@ -155,3 +155,16 @@ def test_database_cache_failure_never_breaks_a_write():
         assert Author.objects.count() == 2
         assert not connection.needs_rollback
         assert "missing" in generations.pending
+
+
+def test_async_function_on_a_closed_port(down):
+    import asyncio
+
+    @cached(timeout=60, cache=down)
+    async def f(x):
+        return x + 1
+
+    async def scenario():
+        return [await f(1), await f(1), await f.apeek(1)]
+
+    assert asyncio.run(scenario()) == [2, 2, MISSING]
