@@ -28,7 +28,6 @@ def test_sync_warms_in_this_process_with_a_progress_bar(records):
         "[############------------------] 2/5 (0 failed)",
         "[########################------] 4/5 (0 failed)",
         "[##############################] 5/5 (0 failed)",
-        "[##############################] 5/5 (0 failed)",
         "t.cmd: 5 stored, 0 failed, 0 skipped (already running), 3 chunks",
     ]
     assert [cachedfuncs.square.peek(n) for n in range(5)] == [0, 1, 4, 9, 16]

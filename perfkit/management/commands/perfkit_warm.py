@@ -59,7 +59,7 @@ class Command(BaseCommand):
 
         self.stdout.write(f"{warmer.name}: warming here (--sync)")
         summary = warm_sync(warmer, progress=self._progress)
-        self._finish(summary)
+        self._finish(summary, bar=False)
 
     def _enqueue(self, name: str, options: dict[str, Any]) -> None:
         from perfkit.warming.enqueue import warm
@@ -85,10 +85,10 @@ class Command(BaseCommand):
         end = "\r" if sys.stdout.isatty() else "\n"
         self.stdout.write(_bar(done, total, failed), ending=end)
 
-    def _finish(self, summary: dict[str, Any]) -> None:
-        self._progress(
-            summary["stored"] + summary["failed_count"], summary["total"], summary["failed_count"]
-        )
+    def _finish(self, summary: dict[str, Any], *, bar: bool = True) -> None:
+        if bar:  # the last PROGRESS seen may be older than the end
+            failed = summary["failed_count"]
+            self._progress(summary["stored"] + failed, summary["total"], failed)
         self.stdout.write(
             f"{summary['warmer']}: {summary['stored']} stored, {summary['failed_count']} failed, "
             f"{summary['skipped']} skipped (already running), {summary['chunks']} chunks"
