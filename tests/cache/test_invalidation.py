@@ -402,3 +402,34 @@ def test_a_rolled_back_transaction_does_not_swallow_the_next_commit_bump():
     with transaction.atomic():
         books[0].save()
         assert len(connection.run_on_commit) == 1
+
+
+@pytest.mark.redis
+def test_invalidation_reaches_other_processes(db, redis_cache):
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    @cached(timeout=60, cache="redis", depends_on=[Book])
+    def count():
+        return Book.objects.count()
+
+    warm((count, ()))
+    code = "\n".join(
+        [
+            "import os, django",
+            "os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'",
+            "django.setup()",
+            "from django.conf import settings",
+            "from django.test import override_settings",
+            "from perfkit.cache import invalidate",
+            f"redis = {{**settings.CACHES['redis'], 'KEY_PREFIX': {settings.TEST_KEY_PREFIX!r}}}",
+            "caches = {**settings.CACHES, 'redis': redis}",
+            "perfkit = {'KEY_PREFIX': 'pkt', 'CACHE_ALIAS': 'redis'}",
+            "with override_settings(CACHES=caches, PERFKIT=perfkit):",
+            "    invalidate('bookstore.Book')",
+        ]
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert count.peek() is MISSING
