@@ -16,6 +16,7 @@ import logging
 import threading
 from typing import Any
 
+from django.db import router
 from django.db.models import Model
 from django.db.models.expressions import Col
 from django.db.models.signals import m2m_changed
@@ -186,6 +187,7 @@ def invalidate(*targets: Any) -> None:
     """
     keys: list[str] = []
     labels: list[str] = []
+    databases: set[str] = set()
     prefix = perfkit_settings.KEY_PREFIX
     for target in targets:
         name = getattr(target, "perfkit_name", None)
@@ -208,9 +210,12 @@ def invalidate(*targets: Any) -> None:
             model = generations.model_of(target, "invalidate()")
             keys += generations.write_keys(model, None)
             labels.append(generations.label(model))
+        databases.add(router.db_for_write(model))
     if not keys and targets:
         raise ImproperlyConfiguredError(f"invalidate(): nothing to invalidate in {targets!r}.")
-    generations.bump(keys, targets=labels)
+    # inside a transaction (raw SQL in it, say) bump again at commit, like an ORM write
+    using = databases.pop() if len(databases) == 1 else None
+    generations.bump(keys, targets=labels, using=using)
 
 
 install()

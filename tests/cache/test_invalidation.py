@@ -433,3 +433,12 @@ def test_invalidation_reaches_other_processes(db, redis_cache):
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert count.peek() is MISSING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invalidate_inside_a_transaction_bumps_again_at_commit():
+    from django.db import connection
+
+    with transaction.atomic():
+        invalidate(Book)
+        assert len(connection.run_on_commit) == 1
