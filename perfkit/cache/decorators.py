@@ -143,10 +143,12 @@ class AsyncCachedFunction(CachedFunction):
 
 
 async def _off_loop(store: Any, method: Callable[..., Any], *args: Any) -> Any:
-    # local memory never blocks: skip the thread hop
-    if store.backend.__class__.__name__ == "LocMemCache":
+    # local memory never blocks: skip the thread hop.  The database cache must run where the
+    # request's connection lives (thread_sensitive); network caches use the thread pool, so
+    # concurrent requests do not queue behind one thread.
+    if store.fast is not None and store.fast.__class__.__name__ == "FastLocMem":
         return method(*args)
-    return await sync_to_async(method)(*args)
+    return await sync_to_async(method, thread_sensitive=store.db is not None)(*args)
 
 
 class BoundCached:
