@@ -29,6 +29,7 @@ BACKOFF_MAX = 60.0
 TRANSIENT = (
     "CacheUnavailable",
     "ConnectionError",
+    "ConnectionInterrupted",
     "ConnectionRefusedError",
     "ConnectionResetError",
     "BrokenPipeError",
@@ -151,19 +152,27 @@ def run_chunk(warmer: Warmer, encoded: list[list[Any]], *, soft_limit: float | N
         failed += [[a, k, reason] for a, k in encoded_ok]
         return {"stored": 0, "failed": failed, "retry": [], "seconds": _since(started)}
     retry: list[list[Any]] = []
+    retry_reason = ""
     used: set[int] = set()
     for args, kwargs, reason in failures:
         index = _find(calls, used, tuple(args), dict(kwargs))
         original = encoded_ok[index] if index is not None else [list(args), dict(kwargs)]
         if is_transient(reason):
             retry.append(original)
+            retry_reason = reason
         else:
             failed.append([original[0], original[1], reason])
     rate = per_second(warmer.rate_limit)
     if rate and calls:
         # pace between chunks: this worker stays under the warmer's rate
         time.sleep(max(0.0, len(calls) / rate - (time.monotonic() - started)))
-    return {"stored": stored, "failed": failed, "retry": retry, "seconds": _since(started)}
+    return {
+        "stored": stored,
+        "failed": failed,
+        "retry": retry,
+        "retry_reason": retry_reason,
+        "seconds": _since(started),
+    }
 
 
 def _since(started: float) -> float:

@@ -30,7 +30,7 @@ def warm_sync(
             again = _chunks.run_chunk(warmer, outcome["retry"])
             outcome["stored"] += again["stored"]
             outcome["failed"] += again["failed"] + [
-                [a, k, "retries exhausted"] for a, k in again["retry"]
+                [a, k, f"{again['retry_reason']} (after 1 retry)"] for a, k in again["retry"]
             ]
         stored += outcome["stored"]
         failed += outcome["failed"]

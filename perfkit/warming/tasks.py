@@ -79,9 +79,11 @@ def dispatch(
         return total
     if not header:
         return 0
-    cache = _chunks.lock_cache(warmer.func)
-    ttl = _chunks.lock_ttl()
-    cache.set_many({_counter(parent_id, "done"): 0, _counter(parent_id, "failed"): 0}, ttl)
+    counters = {_counter(parent_id, "done"): 0, _counter(parent_id, "failed"): 0}
+    try:
+        _chunks.lock_cache(warmer.func).set_many(counters, _chunks.lock_ttl())
+    except Exception:  # progress is best effort; the chunks retry if the cache is down
+        logger.warning("perfkit.warm %s: progress counters unavailable", warmer.name)
     callback = app.signature(
         "perfkit.warm_done", kwargs={"name": warmer.name, "total": total}, **options
     ).set(task_id=parent_id)
@@ -132,8 +134,15 @@ def warm_chunk(
     cache = _chunks.lock_cache(warmer.func)
     key = carried.get("lock") or _chunks.chunk_lock_key(name, calls)
     token = str(self.request.id)
-    if not _chunks.acquire(cache, key, token, _chunks.lock_ttl()):
+    try:
+        acquired = _chunks.acquire(cache, key, token, _chunks.lock_ttl())
+    except Exception:  # no lock without the cache; the chunk itself will retry if it is down
+        logger.warning("perfkit.warm_chunk %s: dedup lock unavailable", name, exc_info=True)
+        acquired = True
+    if not acquired:
         logger.info("perfkit.warm_chunk %s: skipped, the same chunk is running", name)
+        if parent:
+            _report_progress(self, cache, parent, len(calls), 0, total)
         return {"stored": 0, "failed": [], "skipped": len(calls), "seconds": 0.0}
     _, soft = self.request.timelimit or (None, None)
     started = time.monotonic()
@@ -144,7 +153,7 @@ def warm_chunk(
         reason = f"{type(exc).__name__}: {exc}"
         retry = calls if _chunks.is_transient(reason) else []
         failed = [] if retry else [[a, k, reason] for a, k in calls]
-        outcome = {"stored": 0, "failed": failed, "retry": retry}
+        outcome = {"stored": 0, "failed": failed, "retry": retry, "retry_reason": reason}
     stored = carried["stored"] + outcome["stored"]
     failed = carried["failed"] + outcome["failed"]
     if outcome["retry"] and self.request.retries < self.max_retries:
@@ -158,8 +167,12 @@ def warm_chunk(
             },
             countdown=_chunks.backoff(self.request.retries),
         )
-    failed += [[a, k, "retries exhausted"] for a, k in outcome["retry"]]
-    _chunks.release(cache, key, token)
+    last = outcome.get("retry_reason", "transient error")
+    failed += [[a, k, f"{last} (after {self.max_retries} retries)"] for a, k in outcome["retry"]]
+    try:
+        _chunks.release(cache, key, token)
+    except Exception:  # the lock expires by itself
+        logger.warning("perfkit.warm_chunk %s: could not release its lock", name, exc_info=True)
     if parent:
         _report_progress(self, cache, parent, stored + len(failed), len(failed), total)
     return {
@@ -180,8 +193,14 @@ def _report_progress(
             failed_now = cache.get(_counter(parent, "failed"), 0)
     except ValueError:  # counters expired or evicted: report this chunk's own numbers
         done_now, failed_now = done, failed
+    except Exception:  # progress is best effort: the chunk's result still counts
+        logger.warning("perfkit.warm_chunk: progress counters unavailable", exc_info=True)
+        return
     meta = {"done": done_now, "total": total, "failed": failed_now}
-    task.update_state(task_id=parent, state=PROGRESS, meta=meta)
+    try:
+        task.update_state(task_id=parent, state=PROGRESS, meta=meta)
+    except Exception:
+        logger.warning("perfkit.warm_chunk: could not store PROGRESS", exc_info=True)
 
 
 def summarize(name: str, total: int, results: list[dict[str, Any]]) -> dict[str, Any]:

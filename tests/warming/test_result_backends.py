@@ -14,7 +14,10 @@ from perfkit.warming.celery import configure_celery
 from tests.warming import cachedfuncs
 from tests.warming.conftest import purge, running_worker
 
+# PostgreSQL pass only: on SQLite's shared in-memory test database the worker thread writing
+# TaskResult rows and the test thread polling them lock each other's table
 pytestmark = [
+    pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.celery_worker,
     pytest.mark.django_db(transaction=True),

@@ -154,3 +154,27 @@ def test_a_warmer_with_nothing_to_warm_succeeds_at_once(celery_app, records):
     with running_worker(celery_app):
         summary = warm("t.empty", wait=True, timeout=30)
     assert (summary["total"], summary["stored"], summary["chunks"]) == (0, 0, 0)
+
+
+@pytest.mark.slow
+def test_a_cache_outage_retries_the_chunk_with_backoff_then_reports(celery_app, records, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "unreachable": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    warmer(cachedfuncs.on_dead_cache, name="t.dead", args=lambda: [1, 2])
+    started = time.monotonic()
+    with running_worker(celery_app):
+        summary = warm("t.dead", wait=True, timeout=60)
+    assert summary["stored"] == 0
+    assert [f[:2] for f in summary["failed"]] == [[[1], {}], [[2], {}]]
+    assert {f[2] for f in summary["failed"]} == {
+        "ConnectionError: Error 111 connecting to 127.0.0.1:9. Connection refused. "
+        "(after 3 retries)"
+    }
+    # three retries after 1 + 2 + 4 s of backoff
+    assert time.monotonic() - started >= 7
