@@ -91,7 +91,8 @@ def configure_celery(app: Celery) -> Celery:
     app.conf.broker_transport_options = {**REDIS_TRANSPORT_OPTIONS, **options}
 
     queue = perfkit_queue()
-    queues = list(app.conf.task_queues or [Queue(app.conf.task_default_queue)])
+    # without task_queues Celery consumes its default queue: keep it, built the way Celery does
+    queues = list(app.conf.task_queues or app.amqp.Queues(()).values())
     if all(q.name != queue.name for q in queues):
         queues.append(queue)
     app.conf.task_queues = queues
