@@ -23,6 +23,22 @@ QUEUE = f"perfkit-test-{os.getpid()}"
 RABBITMQ_URL = os.environ.get("PERFKIT_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _forget_this_process_queue() -> Iterator[None]:
+    """After the session, delete the broker keys of this process's queue (bindings, lists)."""
+    yield
+    from tests.services import reachable
+
+    if not reachable("127.0.0.1", 6379):
+        return
+    import redis
+
+    client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    keys = list(client.scan_iter(match=f"*{QUEUE}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def warming_settings(settings: Any) -> Any:
     settings.PERFKIT = {
