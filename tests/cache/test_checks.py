@@ -4,8 +4,18 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from perfkit.cache import cached
+from perfkit.cache import cached, registry
 from perfkit.cache.checks import check_cache_aliases
+
+
+@pytest.fixture(autouse=True)
+def _only_this_tests_functions():
+    """Other suites register their own cached functions (some on deliberately odd aliases)."""
+    before = dict(registry)
+    registry.clear()
+    yield
+    registry.clear()
+    registry.update(before)
 
 
 def ids(messages):
