@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 _FIGURE_KEYS = ("median", "p50", "mean")
+_LABEL_KEYS = ("name", "label", "mode", "variant", "backend")
 
 
 def plot_all(results: Path) -> list[str]:
@@ -122,11 +123,13 @@ def _perfkit_bench_spec(data: dict[str, Any], stem: str) -> dict[str, Any] | Non
 
 def _unit(segment: str) -> str | None:
     """The unit a key names (``median_us_per_call`` -> "us"), None when it names no figure."""
-    words = segment.lower().replace("-", "_").split("_")
+    words = segment.lower().replace("-", "_").replace(" ", "_").split("_")
+    if "per" in words and words[-1] in ("second", "s"):
+        return "per_second"
     for unit in ("us", "ms", "seconds"):
         if unit in words:
             return "s" if unit == "seconds" else unit
-    if words[0] in ("ratio", "ratios"):
+    if words[0] in ("ratio", "ratios", "vs") or words[-1] == "ratio":
         return "ratio"
     if words[0] in _FIGURE_KEYS:
         return "value"
@@ -141,6 +144,11 @@ def _fallback_specs(data: Any, stem: str) -> list[dict[str, Any]]:
         if isinstance(value, dict):
             for key, item in value.items():
                 walk(item, [*path, str(key)], _unit(str(key)) or unit)
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            # a list of rows: label each by its name-like field
+            for i, item in enumerate(value):
+                label = next((str(item[k]) for k in _LABEL_KEYS if k in item), str(i))
+                walk({k: v for k, v in item.items() if k not in _LABEL_KEYS}, [*path, label], unit)
         elif isinstance(value, int | float) and not isinstance(value, bool) and unit:
             label = " / ".join(path[1:]) or path[0]
             charts.setdefault((path[0], unit), {})[label] = float(value)
@@ -152,12 +160,12 @@ def _fallback_specs(data: Any, stem: str) -> list[dict[str, Any]]:
     if not charts:
         print(f"  {stem}.json: no 'plots' list and no figures (keys in us, ms, seconds) to draw")
     specs = []
-    for (top, unit), bars in charts.items():
+    for (top, unit), bars in _split_crowded(charts).items():
         values = [v for v in bars.values() if v > 0]
         spread = max(values) / min(values) if values else 1
         specs.append(
             {
-                "file": f"{stem}_{top}_{unit}.png".replace(" ", "_").replace("/", "_"),
+                "file": f"{stem}_{top}_{unit}.png".replace(" ", "_").replace("/", "_").lower(),
                 "kind": "barh",
                 "title": f"{stem}: {top}",
                 "xlabel": unit + (" (log)" if spread > 100 else ""),
@@ -166,3 +174,18 @@ def _fallback_specs(data: Any, stem: str) -> list[dict[str, Any]]:
             }
         )
     return specs
+
+
+def _split_crowded(
+    charts: dict[tuple[str, str], dict[str, float]], most: int = 12
+) -> dict[tuple[str, str], dict[str, float]]:
+    """A chart of more than ``most`` bars becomes one chart per metric (last part of a label)."""
+    result: dict[tuple[str, str], dict[str, float]] = {}
+    for (top, unit), bars in charts.items():
+        if len(bars) <= most:
+            result[top, unit] = bars
+            continue
+        for label, value in bars.items():
+            head, _, metric = label.rpartition(" / ")
+            result.setdefault((f"{top} {metric}", unit), {})[head or label] = value
+    return result

@@ -84,7 +84,13 @@ def run_demo(timeout: float) -> dict[str, Any]:
         steps = [
             ["migrate", "--noinput", "-v0"],
             ["seed_demo", "--books", "2000"],
-            ["perfkit_bench", "--json", str(RESULTS / "perfkit_bench.json")],
+            [
+                "perfkit_bench",
+                "--json",
+                str(RESULTS / "perfkit_bench.json"),
+                "--markdown",
+                str(RESULTS / "perfkit_bench.md"),
+            ],
         ]
         start, output, status, detail = time.perf_counter(), "", "ok", ""
         for step in steps:
@@ -166,7 +172,11 @@ def write_summary(runs: list[dict[str, Any]], missing: list[str], plots: list[st
         lines += [f"## {run['script']}: {run['status']} in {run['seconds']} s", ""]
         if run["detail"]:
             lines += [f"{run['detail']}", ""]
-        tail = run["output"].strip().splitlines()[-40:]
+        markdown = RESULTS / "perfkit_bench.md"
+        if run["script"].startswith("manage.py perfkit_bench") and markdown.exists():
+            lines += [markdown.read_text(encoding="utf-8"), ""]
+            continue
+        tail = run["output"].strip().splitlines()[-80:]
         if tail:
             lines += ["```", *tail, "```", ""]
     if plots:
