@@ -104,10 +104,4 @@ def register_subprocess_warmers() -> None:
     warmer(square, name="t.after", args=lambda: [12])
 
 
-@cached(cache="unreachable", timeout=600)
-def on_dead_cache(n: int) -> int:
-    record("on_dead_cache", n)
-    return n
-
-
 register_subprocess_warmers()
