@@ -6,7 +6,8 @@ except for ``cache_invalidated`` (sender None).  Keyword arguments:
 - ``cache_hit(key, cache, age, dependencies)``: a fresh value was served; ``age`` is seconds
   since it was computed, ``dependencies`` the generation keys (list of str) it was checked
   against.
-- ``cache_miss(key, cache, compute_time, dependencies)``: sent after computing.
+- ``cache_miss(key, cache, compute_time, dependencies)``: sent after every computation
+  (refreshes included; ``perfkit.cache.stats()`` counts misses and refreshes apart).
 - ``cache_stale(key, cache, age, dependencies)``: an expired value was served (``stale=``)
   while one caller refreshes it.
 - ``cache_invalidated(targets, keys)``: a write or ``invalidate()`` bumped generations;

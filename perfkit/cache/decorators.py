@@ -35,7 +35,8 @@ class CachedFunction(Engine):
                 self._store(store, key, gkeys, Decision(True, locked=True), None, 0.0)
             raise
         if store is not None:
-            self._store(store, key, gkeys, decision, value, time.perf_counter() - started)
+            spent = time.perf_counter() - started
+            self._store(store, key, gkeys, decision, value, spent, decision.state == "miss")
         return value
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
@@ -111,7 +112,8 @@ class AsyncCachedFunction(CachedFunction):
                                 None, 0.0)  # fmt: skip
             raise
         spent = time.perf_counter() - started
-        await _off_loop(store, self._store, store, key, gkeys, decision, value, spent)
+        miss = decision.state == "miss"
+        await _off_loop(store, self._store, store, key, gkeys, decision, value, spent, miss)
         return value
 
     async def ainvalidate(self, *args: Any, **kwargs: Any) -> None:

@@ -152,7 +152,10 @@ def cached_view(
                     engine._store(store, key, gkeys, Decision(True, locked=True), None, 0.0)
                 raise
             if store is not None:
-                engine._store(store, key, gkeys, decision, content, time.perf_counter() - started)
+                spent = time.perf_counter() - started
+                engine._store(
+                    store, key, gkeys, decision, content, spent, decision.state == "miss"
+                )
             return _rebuild(content, "miss")
 
         wrapped.perfkit_cached = engine  # type: ignore[attr-defined]

@@ -37,7 +37,8 @@ class Decision:
         self.value = value
         self.tokens = tokens
         self.locked = locked
-        self.state = state if not compute else "miss"
+        # a computing decision is a "miss", or a "refresh" (early or stale, counted apart)
+        self.state = state if not compute or state == "refresh" else "miss"
 
 
 _UNCACHED = Decision(True)  # compute and do not store (the cache failed)
@@ -147,9 +148,8 @@ class Engine:
                 if state is envelope.STALE and stampede.background_refresh(self, args, kwargs):
                     return self._serve(store, key, gkeys, entry, state)
                 self._stats.refreshes += 1
-                return Decision(
-                    True, tokens=generations.snapshot(store, gkeys, found), locked=True
-                )
+                tokens = generations.snapshot(store, gkeys, found)
+                return Decision(True, tokens=tokens, locked=True, state="refresh")
             locked = self.lock and stampede.acquire(store, key)
             if self.lock and not locked:
                 waited = stampede.wait(store, key, gkeys, lambda f: self._usable(f, key, gkeys))
@@ -221,7 +221,7 @@ class Engine:
                     stampede.release(store, key)
                 except Exception as exc:
                     self._fail(key, store.alias, exc, "unlock")
-        if miss and cache_miss.receivers:
+        if cache_miss.receivers:  # after every computation (a refresh too)
             cache_miss.send(
                 self, key=key, cache=store.alias, compute_time=spent, dependencies=list(gkeys)
             )

@@ -77,7 +77,8 @@ def test_stale_values_are_served_while_one_caller_refreshes(shared_alias, signal
     assert sorted(results) == [1] * 7 + [2]
     assert len(runs) == 2
     assert sum(1 for name, _ in signal_log if name == "cache_stale") == 7
-    assert stats(slow)[slow.perfkit_name]["stale"] == 7
+    counters = stats(slow)[slow.perfkit_name]
+    assert (counters["stale"], counters["refreshes"], counters["misses"]) == (7, 1, 1)
     assert slow() == 2
 
 
