@@ -186,7 +186,10 @@ def write_summary(runs: list[dict[str, Any]], missing: list[str], plots: list[st
     (RESULTS / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     data = [{k: v for k, v in run.items() if k != "output"} for run in runs]
     (RESULTS / "summary.json").write_text(
-        json.dumps({"runs": data, "missing": missing, "plots": plots}, indent=2) + "\n",
+        json.dumps(
+            {"runs": data, "missing": missing, "plots": [Path(p).name for p in plots]}, indent=2
+        )
+        + "\n",
         encoding="utf-8",
     )
 
