@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from demo_project.bookstore.models import Author, Book
 from perfkit.cache import cached
 from perfkit.cache import registry as cache_registry
-from perfkit.exceptions import WarmingArgumentError
+from perfkit.exceptions import WarmingArgumentError, WarmingError
 from perfkit.warming import warm, warmer
 from tests.warming import cachedfuncs
 from tests.warming.conftest import queued, running_worker
@@ -190,3 +190,13 @@ def test_a_cache_outage_retries_the_chunk_with_backoff_then_reports(celery_app, 
     }
     # three retries after 1 + 2 + 4 s of backoff
     assert time.monotonic() - started >= 7
+
+
+def test_warm_without_a_name_enqueues_every_warmer(celery_app, records):
+    warmer(cachedfuncs.square, name="t.all.a", args=lambda: [2, 3])
+    warmer(cachedfuncs.urgent, name="t.all.b", args=lambda: [5])
+    with pytest.raises(WarmingError, match=r"^t\.all\.a: priority must be an int from 0"):
+        warm("t.all.a", priority=10)
+    with running_worker(celery_app):
+        summaries = warm(wait=True, timeout=60)
+    assert {name: s["stored"] for name, s in summaries.items()} == {"t.all.a": 2, "t.all.b": 1}
