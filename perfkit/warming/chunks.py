@@ -129,7 +129,9 @@ def is_transient(reason: str) -> bool:
     return reason.split(":", 1)[0].strip() in TRANSIENT
 
 
-def run_chunk(warmer: Warmer, encoded: list[list[Any]], *, soft_limit: float | None = None):
+def run_chunk(
+    warmer: Warmer, encoded: list[list[Any]], *, soft_limit: float | None = None
+) -> ChunkOutcome:
     """Warm one chunk; failures are collected per call, never raised.
 
     Returns ``stored``, ``failed`` (``[args, kwargs, reason]`` lists, JSON-ready), ``retry``

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import socket
+import time
 from typing import Any
 
 from perfkit.conf import perfkit_settings
@@ -50,6 +52,31 @@ def cached_function(name: str) -> Any:
     return found
 
 
+# after the broker failed to answer: monotonic time before which no enqueue is tried
+_broker_down_until = [0.0]
+BROKER_PROBE_TIMEOUT = 0.25
+BROKER_DOWN_BACKOFF = 5.0
+
+
+def _broker_answers(app: Any) -> bool:
+    """A quick TCP probe: redis-py retries a refused connection for seconds, a request can't."""
+    now = time.monotonic()
+    if now < _broker_down_until[0]:
+        return False
+    from kombu import Connection
+
+    conn = Connection(app.conf.broker_write_url or app.conf.broker_url)
+    if conn.transport.driver_type not in {"redis", "amqp"} or not conn.hostname:
+        return True
+    try:
+        port = conn.port or conn.transport.default_port
+        socket.create_connection((conn.hostname, port), timeout=BROKER_PROBE_TIMEOUT).close()
+    except OSError:
+        _broker_down_until[0] = now + BROKER_DOWN_BACKOFF
+        return False
+    return True
+
+
 def refresh_lock_ttl() -> int:
     return int(perfkit_settings.WARMING_TIME_LIMIT) + 60
 
@@ -67,6 +94,8 @@ def enqueue_refresh(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     except WarmingArgumentError as exc:
         logger.debug("perfkit.refresh of %s stays in-process: %s", name, exc)
         return False
+    if not _broker_answers(app):
+        return False
     lock = f"{perfkit_settings.KEY_PREFIX}:warm:refresh:{func.key_for(*args, **kwargs)}"
     cache = _chunks.lock_cache(func)
     if not cache.add(lock, 1, refresh_lock_ttl()):
@@ -80,8 +109,9 @@ def enqueue_refresh(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
             serializer="json",
             time_limit=perfkit_settings.WARMING_TIME_LIMIT,
             soft_time_limit=perfkit_settings.WARMING_SOFT_TIME_LIMIT,
-        ).apply_async()
+        ).apply_async(retry=False)  # a request must not wait out a broker outage
     except Exception:
+        _broker_down_until[0] = time.monotonic() + BROKER_DOWN_BACKOFF
         cache.delete(lock)
         logger.warning("perfkit.refresh of %s could not be enqueued", name, exc_info=True)
         return False

@@ -70,6 +70,15 @@ def restore_configured_apps() -> Iterator[None]:
     _configured[:] = saved
 
 
+@pytest.fixture(autouse=True)
+def _broker_up_again() -> Iterator[None]:
+    """A test that saw the broker down must not make the refresher skip it in the next one."""
+    from perfkit.warming.refresh import _broker_down_until
+
+    yield
+    _broker_down_until[0] = 0.0
+
+
 @pytest.fixture
 def records(redis_cache: Any) -> Iterator[Any]:
     cachedfuncs.forget_records()

@@ -45,3 +45,28 @@ def test_without_background_refresh_the_request_refreshes_itself(celery_app, rec
     assert queued(celery_app) == 0
     assert cachedfuncs.stale_clock.peek(2) != first
     assert all(c.endswith(":MainThread") for c in records.recorded())
+
+
+def test_a_broker_outage_falls_back_to_refreshing_in_the_request(settings, records):
+    from celery import Celery
+
+    from perfkit.warming.celery import configure_celery
+
+    app = Celery("perfkit_dead_broker_tests", set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    configure_celery(app)
+    settings.PERFKIT = {**settings.PERFKIT, "REFRESH_IN_BACKGROUND": True}
+    first = cachedfuncs.stale_clock(3)
+    time.sleep(1.2)
+    started = time.monotonic()
+    cachedfuncs.stale_clock(3)
+    assert time.monotonic() - started < 1.0  # a quick probe, not redis-py's retries
+    time.sleep(0.3)
+    assert cachedfuncs.stale_clock.peek(3) != first
+    assert all(c.endswith(":MainThread") for c in records.recorded())
+    # no refresh lock is left behind: the next stale serve may enqueue again
+    from django.core.cache import caches
+
+    key = cachedfuncs.stale_clock.key_for(3)
+    assert caches["redis"].get(f"pkt:warm:refresh:{key}") is None
