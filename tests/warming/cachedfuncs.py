@@ -100,7 +100,7 @@ def register_subprocess_warmers() -> None:
     """Warmers that worker subprocesses know too (they import this module with -I)."""
     from perfkit.warming import warmer
 
-    warmer(slow, name="t.softlimit", args=lambda: [{"n": n, "seconds": 0.8} for n in range(4)])
+    warmer(slow, name="t.softlimit", args=lambda: [{"n": n, "seconds": 0.6} for n in range(4)])
     warmer(square, name="t.after", args=lambda: [12])
 
 
