@@ -66,7 +66,7 @@ def test_prefork_soft_time_limit_stops_the_chunk(celery_app, records, settings):
         "nothing; use a smaller chunk_size"
     )
     assert summary["stored"] == 0
-    assert summary["failed"] == [[[], {"n": n, "seconds": 0.8}, reason] for n in range(4)]
+    assert summary["failed"] == [[[], {"n": n, "seconds": 0.6}, reason] for n in range(4)]
     # 0 took 0.6 s, 1 was interrupted at 1 s, 2 and 3 never started (all four: 2.4 s)
     assert [c.rsplit(":", 1)[0] for c in records.recorded()] == ["slow:0", "slow:1", "square:12"]
     assert after["stored"] == 1
