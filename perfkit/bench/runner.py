@@ -21,10 +21,11 @@ from django.conf import settings
 from django.test.utils import override_settings
 
 from perfkit.bench.backends import BenchBackend, machine_facts
+from perfkit.bench.capture import capture_run
 from perfkit.bench.registry import Scenario
 from perfkit.bench.stats import summarise
 from perfkit.conf import perfkit_settings
-from perfkit.exceptions import PerfkitError
+from perfkit.exceptions import ImproperlyConfiguredError, PerfkitError
 
 __all__ = ["MODES", "BenchResult", "BenchRunner", "Measurement", "ScenarioFailed"]
 
@@ -99,7 +100,20 @@ class BenchRunner:
         self.backends = list(backends)
         self.repeat = perfkit_settings.BENCH_REPEAT if repeat is None else repeat
         self.warmup = perfkit_settings.BENCH_WARMUP if warmup is None else warmup
-        self.modes = [m for m in MODES if m in set(modes)]
+        wanted = set(modes)
+        if isinstance(self.repeat, bool) or not isinstance(self.repeat, int) or self.repeat < 1:
+            raise ImproperlyConfiguredError(
+                f"BenchRunner(repeat=...) must be a whole number >= 1, got {self.repeat!r}."
+            )
+        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ImproperlyConfiguredError(
+                f"BenchRunner(warmup=...) must be a whole number >= 0, got {self.warmup!r}."
+            )
+        if not wanted or wanted - set(MODES):
+            raise ImproperlyConfiguredError(
+                f"BenchRunner(modes=...) must name 'cold' and/or 'warm', got {sorted(wanted)!r}."
+            )
+        self.modes = [m for m in MODES if m in wanted]
         self.progress = progress or (lambda event, message: None)
 
     @property
@@ -165,8 +179,6 @@ class BenchRunner:
         return rows
 
     def _measure(self, item: Scenario, backend: BenchBackend, mode: str, row: Measurement) -> None:
-        from perfkit.bench.capture import capture_run
-
         call = _callable_for(item)
 
         def before_run() -> None:
