@@ -145,23 +145,3 @@ def test_autodiscover_finds_the_demo_scenarios():
     assert {"list-naive", "list-optimised", "page-list-naive", "page-list-optimised"} <= set(demo)
     assert demo["list-naive"].label == "demo_project.bookstore.perf_scenarios.list_naive"
     assert demo["page-list-naive"].label == "/books/naive/"
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"repeat": 0}, "BenchRunner(repeat=...) must be a whole number >= 1, got 0."),
-        ({"warmup": -1}, "BenchRunner(warmup=...) must be a whole number >= 0, got -1."),
-        (
-            {"modes": ["hot"]},
-            "BenchRunner(modes=...) must name 'cold' and/or 'warm', got ['hot'].",
-        ),
-        ({"modes": []}, "BenchRunner(modes=...) must name 'cold' and/or 'warm', got []."),
-    ],
-)
-def test_runner_options_are_checked(kwargs, message):
-    from perfkit.bench import BenchRunner
-
-    with pytest.raises(ImproperlyConfiguredError) as info:
-        BenchRunner([], backends=[], **kwargs)
-    assert str(info.value) == message
