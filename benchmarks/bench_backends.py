@@ -19,13 +19,14 @@ import pickle
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _redis import reachable, start_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,27 +56,6 @@ class PgRouter:
         if model is None:
             return None
         return (db == "pg") == model._meta.db_table.startswith("bench_pg_")
-
-
-def reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
-            return True
-    except OSError:
-        return False
-
-
-def start_redis(tmp: str) -> tuple[subprocess.Popen, int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    cmd = ["taskset", "-c", "0", shutil.which("redis-server") or "/usr/bin/redis-server"]
-    cmd += ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    cmd += ["--dir", tmp, "--loglevel", "warning"]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not reachable(port):
-        time.sleep(0.02)
-    return process, port
 
 
 def configure(port: int, tmp: str, pg: bool) -> dict[str, str]:

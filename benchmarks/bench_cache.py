@@ -24,37 +24,19 @@ import os
 import pickle
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from _redis import start_redis  # benchmarks/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
 VALUE = {"id": 42, "title": "Dune", "author": {"id": 7, "name": "Frank Herbert"}, "tags": ["sf"]}
-
-
-def start_redis(tmp: str) -> tuple[subprocess.Popen, int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    cmd = ["taskset", "-c", "0", shutil.which("redis-server") or "/usr/bin/redis-server"]
-    cmd += ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    cmd += ["--dir", tmp, "--loglevel", "warning"]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return process, port
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the private redis-server did not start")
 
 
 def has_cacheops() -> bool:

@@ -23,42 +23,18 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _redis import start_redis  # benchmarks/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
 QUEUE = f"bench-warming-{os.getpid()}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_redis(port: int, workdir: str) -> subprocess.Popen:
-    server = shutil.which("redis-server")
-    if server is None:
-        sys.exit("bench_warming needs redis-server on PATH")
-    cmd = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", "0", *cmd]
-    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    sys.exit("private redis-server did not start")
 
 
 def setup_django(port: int) -> None:
@@ -90,9 +66,8 @@ def main() -> None:
     opts = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
-    port = free_port()
     with tempfile.TemporaryDirectory(prefix="perfkit-bench-warming-") as tmp:
-        server = start_redis(port, tmp)
+        server, port = start_redis(tmp)
         try:
             setup_django(port)
             report(run(port, opts), opts)
