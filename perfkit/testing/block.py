@@ -7,9 +7,15 @@ import functools
 import inspect
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["CheckBlock"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from perfkit.testing.cachelog import CacheLog
+    from perfkit.testing.capture import QueryLog
+
+__all__ = ["CheckBlock", "QueriesAndCacheBlock"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,3 +64,31 @@ class CheckBlock:
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+class QueriesAndCacheBlock(CheckBlock):
+    """A check over both the queries (on ``using``) and the cache operations of its block."""
+
+    using: str | Sequence[str] | None = None
+    queries: QueryLog | None = None
+    cache: CacheLog | None = None
+
+    def open(self) -> Any:
+        from perfkit.testing.cachelog import capture_cache
+        from perfkit.testing.capture import capture_queries
+
+        self._query_cm = capture_queries(self.using)
+        self.queries = self._query_cm.__enter__()
+        self._cache_cm = capture_cache()
+        self.cache = self._cache_cm.__enter__()
+        return self
+
+    def close(self) -> None:
+        self._cache_cm.__exit__(None, None, None)
+        self._query_cm.__exit__(None, None, None)
+
+    def logs(self, name: str) -> tuple[QueryLog, CacheLog]:
+        """The captured logs; ``name`` (the helper's name) goes in the error if not entered."""
+        if self.queries is None or self.cache is None:
+            raise RuntimeError(f"{name} was checked before it was entered")
+        return self.queries, self.cache

@@ -8,9 +8,8 @@ from django.db import connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
-from perfkit.testing.block import CheckBlock
+from perfkit.testing.block import CheckBlock, QueriesAndCacheBlock
 from perfkit.testing.cachelog import CacheLog, CacheOp, capture_cache
-from perfkit.testing.capture import QueryLog, capture_queries
 from perfkit.testing.messages import (
     per_alias,
     plural,
@@ -95,31 +94,17 @@ def assert_cache_ops(
     return CacheOpsAssertion(expected, aliases)
 
 
-class PerfBudget(CheckBlock):
+class PerfBudget(QueriesAndCacheBlock):
     """Captures queries and cache operations, then reports every exceeded limit together."""
 
     def __init__(self, limits: dict[str, int], using: str | Sequence[str] | None) -> None:
         self.limits = limits
         self.using = using
-        self.queries: QueryLog | None = None
-        self.cache: CacheLog | None = None
-
-    def open(self) -> PerfBudget:
-        self._query_cm = capture_queries(self.using)
-        self.queries = self._query_cm.__enter__()
-        self._cache_cm = capture_cache()
-        self.cache = self._cache_cm.__enter__()
-        return self
-
-    def close(self) -> None:
-        self._cache_cm.__exit__(None, None, None)
-        self._query_cm.__exit__(None, None, None)
 
     def check(self) -> None:
         __tracebackhide__ = True
-        if self.queries is None or self.cache is None:
-            raise RuntimeError("perf_budget was checked before it was entered")
-        log, limits = self.queries, self.limits
+        log, cache = self.logs("perf_budget")
+        limits = self.limits
         counted = log.counted()
         breaches: list[str] = []
         if "queries" in limits and len(counted) > limits["queries"]:
@@ -135,15 +120,15 @@ class PerfBudget(CheckBlock):
         nplusone = log.nplusone(perfkit_settings.NPLUSONE_THRESHOLD)
         if "nplusone" in limits and len(nplusone) > limits["nplusone"]:
             breaches.append(f"nplusone: {plural(len(nplusone), 'group')} > {limits['nplusone']}")
-        if "cache_misses" in limits and self.cache.misses > limits["cache_misses"]:
-            breaches.append(f"cache_misses: {self.cache.misses} > {limits['cache_misses']}")
+        if "cache_misses" in limits and cache.misses > limits["cache_misses"]:
+            breaches.append(f"cache_misses: {cache.misses} > {limits['cache_misses']}")
         if not breaches:
             return
         lines = [f"Performance budget exceeded ({plural(len(breaches), 'breach', 'breaches')}):"]
         lines += [f"  - {b}" for b in breaches]
         lines += ["", *query_listing(counted), *repeat_summary(log, counted)]
         if "cache_misses" in limits:
-            lines += ["", *cache_listing(self.cache.ops)]
+            lines += ["", *cache_listing(cache.ops)]
         raise PerfAssertionError("\n".join(lines))
 
 

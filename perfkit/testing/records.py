@@ -24,9 +24,7 @@ from typing import Any
 from perfkit.conf import OPTIONS, perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
 from perfkit.testing import recordfile
-from perfkit.testing.block import CheckBlock
-from perfkit.testing.cachelog import CacheLog, capture_cache
-from perfkit.testing.capture import QueryLog, capture_queries
+from perfkit.testing.block import QueriesAndCacheBlock
 from perfkit.testing.locations import _is_internal
 
 __all__ = ["MODES", "PerfRecord", "perf_record", "prune_stale", "record_path", "stale_keys"]
@@ -73,32 +71,18 @@ def _identify(name: str | None, path: str | Path | None) -> tuple[str, Path]:
     return key, Path(path) if path is not None else record_path(module)
 
 
-class PerfRecord(CheckBlock):
+class PerfRecord(QueriesAndCacheBlock):
     """Captures queries and cache operations, then checks or writes the record."""
 
     def __init__(self, key: str, path: Path, mode: str) -> None:
         self.key = key
         self.path = path
         self.mode = mode
-        self.queries: QueryLog | None = None
-        self.cache: CacheLog | None = None
-
-    def open(self) -> PerfRecord:
-        self._query_cm = capture_queries()
-        self.queries = self._query_cm.__enter__()
-        self._cache_cm = capture_cache()
-        self.cache = self._cache_cm.__enter__()
-        return self
-
-    def close(self) -> None:
-        self._cache_cm.__exit__(None, None, None)
-        self._query_cm.__exit__(None, None, None)
 
     def check(self) -> None:
         __tracebackhide__ = True
-        if self.queries is None or self.cache is None:
-            raise RuntimeError("perf_record was checked before it was entered")
-        new = recordfile.build(self.queries, self.cache)
+        queries, cache = self.logs("perf_record")
+        new = recordfile.build(queries, cache)
         with recordfile.locked(self.path):
             data = recordfile.load(self.path)
             old = data.get(self.key)
@@ -112,7 +96,7 @@ class PerfRecord(CheckBlock):
                     data[self.key] = new
                     recordfile.save(self.path, data)
                 return
-            lines, worse = recordfile.compare(old, new, self.queries, self.cache)
+            lines, worse = recordfile.compare(old, new, queries, cache)
             if not lines:
                 return
             if self.mode == "ratchet" and not worse:
