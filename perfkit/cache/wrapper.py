@@ -151,22 +151,30 @@ class Engine:
                 tokens = generations.snapshot(store, gkeys, found)
                 return Decision(True, tokens=tokens, locked=True, state="refresh")
             locked = self.lock and stampede.acquire(store, key)
-            if self.lock and not locked:
+            if locked:
+                # double-checked: a holder may have stored and released between our read and
+                # our lock; without this second read its waiters would compute once more
+                found = store.get_many([key, *gkeys])
+                if self._usable(found, key, gkeys):
+                    stampede.release(store, key)
+                    return self._waited_hit(store, key, gkeys, found[key])
+            elif self.lock:
                 waited = stampede.wait(store, key, gkeys, lambda f: self._usable(f, key, gkeys))
                 if waited is not None:
-                    entry = waited[key]
-                    self._stats.hits += 1
-                    if cache_hit.receivers:
-                        age = time.time() - entry[3]
-                        cache_hit.send(
-                            self, key=key, cache=store.alias, age=age, dependencies=list(gkeys)
-                        )
-                    return Decision(False, entry[1])
+                    return self._waited_hit(store, key, gkeys, waited[key])
                 found = store.get_many(list(gkeys))  # the holder may have created generations
             return Decision(True, tokens=generations.snapshot(store, gkeys, found), locked=locked)
         except Exception as exc:
             self._fail(key, store.alias, exc, "lock")
             return _UNCACHED
+
+    def _waited_hit(self, store: Store, key: str, gkeys: tuple, entry: Any) -> Decision:
+        """Another caller's fresh result, found after waiting for (or taking) the lock."""
+        self._stats.hits += 1
+        if cache_hit.receivers:
+            age = time.time() - entry[3]
+            cache_hit.send(self, key=key, cache=store.alias, age=age, dependencies=list(gkeys))
+        return Decision(False, entry[1])
 
     def _usable(self, found: dict[str, Any], key: str, gkeys: tuple) -> bool:
         state = envelope.judge(found.get(key), gkeys, found, time.time(), beta=0, stale=None)
