@@ -15,7 +15,7 @@ from django.db import connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
-from perfkit.testing.block import CheckBlock
+from perfkit.testing.block import CaptureBlock
 from perfkit.testing.capture import CapturedQuery, QueryLog, capture_queries
 from perfkit.testing.checks import allow_patterns
 from perfkit.testing.messages import (
@@ -57,7 +57,7 @@ def _ignore_rules(ignore: Iterable[Ignore], owner: str) -> list[Callable[[Captur
     return rules
 
 
-class QueryAssertion(CheckBlock):
+class QueryAssertion(CaptureBlock):
     """Captures queries over a block (or a decorated call), then runs ``check``."""
 
     name = "assert_queries"
@@ -75,21 +75,9 @@ class QueryAssertion(CheckBlock):
         self.info = info
         self.count_transactions = count_transactions
         self.log: QueryLog | None = None
-        self._cm: Any = None
 
-    def open(self) -> QueryLog:
-        self._cm = capture_queries(self.using)
-        self.log = self._cm.__enter__()
-        return self.log
-
-    def close(self) -> None:
-        self._cm.__exit__(None, None, None)
-
-    def check(self) -> None:
-        __tracebackhide__ = True
-        if self.log is None:
-            raise RuntimeError(f"{type(self).__name__} was checked before it was entered")
-        self.verify(self.log)
+    def capture(self) -> Any:
+        return capture_queries(self.using)
 
     # --- checking --------------------------------------------------------------------------
     def counted(self, log: QueryLog) -> list[CapturedQuery]:

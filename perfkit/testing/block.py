@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from perfkit.testing.cachelog import CacheLog
     from perfkit.testing.capture import QueryLog
 
-__all__ = ["CheckBlock", "QueriesAndCacheBlock"]
+__all__ = ["CaptureBlock", "CheckBlock", "QueriesAndCacheBlock"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +64,34 @@ class CheckBlock:
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+
+class CaptureBlock(CheckBlock):
+    """A check over one capture (queries or cache operations): ``capture()`` opens it,
+    ``verify(log)`` judges it."""
+
+    log: Any = None
+    _cm: Any = None
+
+    def capture(self) -> Any:
+        raise NotImplementedError
+
+    def verify(self, log: Any) -> None:
+        raise NotImplementedError
+
+    def open(self) -> Any:
+        self._cm = self.capture()
+        self.log = self._cm.__enter__()
+        return self.log
+
+    def close(self) -> None:
+        self._cm.__exit__(None, None, None)
+
+    def check(self) -> None:
+        __tracebackhide__ = True
+        if self.log is None:
+            raise RuntimeError(f"{type(self).__name__} was checked before it was entered")
+        self.verify(self.log)
 
 
 class QueriesAndCacheBlock(CheckBlock):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
-from perfkit.testing.block import CheckBlock, QueriesAndCacheBlock
+from perfkit.testing.block import CaptureBlock, QueriesAndCacheBlock
 from perfkit.testing.cachelog import CacheLog, CacheOp, capture_cache
 from perfkit.testing.messages import (
     per_alias,
@@ -43,7 +44,7 @@ def cache_listing(ops: Sequence[CacheOp]) -> list[str]:
     return lines
 
 
-class CacheOpsAssertion(CheckBlock):
+class CacheOpsAssertion(CaptureBlock):
     """Captures cache operations, then compares hits, misses, sets and deletes exactly."""
 
     def __init__(self, expected: dict[str, int], aliases: str | Sequence[str] | None) -> None:
@@ -51,26 +52,19 @@ class CacheOpsAssertion(CheckBlock):
         self.aliases = aliases
         self.log: CacheLog | None = None
 
-    def open(self) -> CacheLog:
-        self._cm = capture_cache(self.aliases)
-        self.log = self._cm.__enter__()
-        return self.log
+    def capture(self) -> Any:
+        return capture_cache(self.aliases)
 
-    def close(self) -> None:
-        self._cm.__exit__(None, None, None)
-
-    def check(self) -> None:
+    def verify(self, log: CacheLog) -> None:
         __tracebackhide__ = True
-        if self.log is None:
-            raise RuntimeError(f"{type(self).__name__} was checked before it was entered")
         wrong = [
-            f"{name}: expected {want}, got {getattr(self.log, name)}"
+            f"{name}: expected {want}, got {getattr(log, name)}"
             for name, want in self.expected.items()
-            if getattr(self.log, name) != want
+            if getattr(log, name) != want
         ]
         if wrong:
             lines = ["Unexpected cache operations: " + "; ".join(wrong) + ".", ""]
-            raise PerfAssertionError("\n".join(lines + cache_listing(self.log.ops)))
+            raise PerfAssertionError("\n".join(lines + cache_listing(log.ops)))
 
 
 def assert_cache_ops(
