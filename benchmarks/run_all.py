@@ -137,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_plots:
         from benchmarks.plots import plot_all
 
-        plots = plot_all(RESULTS)
+        try:
+            plots = plot_all(RESULTS)
+        except ImportError as exc:  # matplotlib comes with the dev extra, not the test extra
+            print(f"plots not drawn: {exc} (pip install -e '.[dev]')")
         for path in plots:
             print(f"plot {path}")
     write_summary(runs, missing, plots)
