@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import cc_delim_re
 
 from perfkit.cache.catalog import registry
 from perfkit.cache.decorators import CachedFunction
@@ -62,7 +61,8 @@ def _storable(request: HttpRequest, response: HttpResponse, vary_on: set[str], p
     if any(word in control for word in _UNSAFE_CACHE_CONTROL):
         return False
     if response.has_header("Vary"):
-        varies = {h.strip().lower() for h in cc_delim_re.split(response["Vary"]) if h.strip()}
+        # split by hand: django.utils.cache.cc_delim_re is gone in Django 6.1
+        varies = {h.strip().lower() for h in response["Vary"].split(",") if h.strip()}
         if "*" in varies or not varies <= vary_on:
             return False
     if not per_user:
