@@ -166,6 +166,7 @@ def _wrap(cache: Any, op: str, alias: str) -> Any:
                 _inside.reset(token)
             return finish(call_args, result, default)
 
+        _looks_bound(async_wrapper, original)
         return async_wrapper
 
     @functools.wraps(original)
@@ -180,7 +181,16 @@ def _wrap(cache: Any, op: str, alias: str) -> Any:
             _inside.reset(token)
         return finish(call_args, result, default)
 
+    _looks_bound(wrapper, original)
     return wrapper
+
+
+def _looks_bound(wrapper: Any, original: Any) -> None:
+    # Django 6.1's BaseCache.aget_many/aset_many/... test ``self.get_many.__func__`` to see
+    # whether a backend overrides the sync method; a patched instance attribute must answer
+    # like the bound method it stands for.
+    wrapper.__func__ = getattr(original, "__func__", original)
+    wrapper.__self__ = getattr(original, "__self__", None)
 
 
 def _patch_all() -> None:

@@ -1,7 +1,7 @@
 """``no_lazy_loads()``: forbid lazy loading of related objects inside a block.
 
-On Django 6.1+ every QuerySet created inside the block gets the ``RAISE`` fetch mode, so a lazy
-load raises Django's own error naming the model and field.  On older Django there is no hook
+On Django 6.1+ every QuerySet created inside the block gets the ``FETCH_RAISE`` fetch mode, so a
+lazy load raises Django's own ``FieldFetchBlocked`` naming the model and field.  On older Django there is no hook
 for that; the block falls back to N+1 detection (``assert_no_nplusone``) on exit.
 """
 
@@ -20,8 +20,8 @@ __all__ = ["NoLazyLoads", "native_fetch_modes", "no_lazy_loads"]
 
 
 def native_fetch_modes() -> bool:
-    """True when Django has fetch modes (6.1+): ``models.RAISE`` and ``QuerySet.fetch_mode``."""
-    return hasattr(models, "RAISE") and hasattr(QuerySet, "fetch_mode")
+    """True when Django has fetch modes (6.1+): ``models.FETCH_RAISE``, ``QuerySet.fetch_mode``."""
+    return hasattr(models, "FETCH_RAISE") and hasattr(QuerySet, "fetch_mode")
 
 
 class NoLazyLoads(CheckBlock):
@@ -37,7 +37,7 @@ class NoLazyLoads(CheckBlock):
     def open(self) -> NoLazyLoads:
         if self.native:
             original = self._original_init = QuerySet.__init__
-            raise_mode = models.RAISE  # type: ignore[attr-defined]
+            raise_mode = models.FETCH_RAISE  # type: ignore[attr-defined]
 
             def __init__(qs: QuerySet[Any], *args: Any, **kwargs: Any) -> None:
                 original(qs, *args, **kwargs)
@@ -66,5 +66,5 @@ def no_lazy_loads(
     allow: Iterable[str] = (),
     using: str | Sequence[str] | None = None,
 ) -> NoLazyLoads:
-    """Forbid lazy loads in the block: Django 6.1's RAISE fetch mode, else N+1 detection."""
+    """Forbid lazy loads in the block: Django 6.1's FETCH_RAISE mode, else N+1 detection."""
     return NoLazyLoads(threshold, allow, using)
