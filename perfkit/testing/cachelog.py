@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import types
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -155,7 +156,7 @@ def _wrap(cache: Any, op: str, alias: str) -> Any:
     if inspect.iscoroutinefunction(original):
 
         @functools.wraps(original)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+        async def async_wrapper(_self: Any, *args: Any, **kwargs: Any) -> Any:
             if _inside.get():
                 return await original(*args, **kwargs)
             call_args, call_kwargs, default = prepare(args, kwargs)
@@ -166,11 +167,10 @@ def _wrap(cache: Any, op: str, alias: str) -> Any:
                 _inside.reset(token)
             return finish(call_args, result, default)
 
-        _looks_bound(async_wrapper, original)
-        return async_wrapper
+        return _bound(async_wrapper, cache)
 
     @functools.wraps(original)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(_self: Any, *args: Any, **kwargs: Any) -> Any:
         if _inside.get():
             return original(*args, **kwargs)
         call_args, call_kwargs, default = prepare(args, kwargs)
@@ -181,16 +181,14 @@ def _wrap(cache: Any, op: str, alias: str) -> Any:
             _inside.reset(token)
         return finish(call_args, result, default)
 
-    _looks_bound(wrapper, original)
-    return wrapper
+    return _bound(wrapper, cache)
 
 
-def _looks_bound(wrapper: Any, original: Any) -> None:
-    # Django 6.1's BaseCache.aget_many/aset_many/... test ``self.get_many.__func__`` to see
-    # whether a backend overrides the sync method; a patched instance attribute must answer
-    # like the bound method it stands for.
-    wrapper.__func__ = getattr(original, "__func__", original)
-    wrapper.__self__ = getattr(original, "__self__", None)
+def _bound(func: Any, target: Any) -> Any:
+    # Installed as a real bound method, not a plain function: Django 6.1's BaseCache.aget_many
+    # and friends read ``self.get_many.__func__`` to see whether a backend overrides a method.
+    func._perfkit_wrapped = True
+    return types.MethodType(func, target)
 
 
 def _patch_all() -> None:
@@ -218,9 +216,7 @@ def _patch(target: Any, op: str, alias: str) -> None:
         return
     if not callable(getattr(target, op, None)):
         return
-    wrapper = _wrap(target, op, alias)
-    wrapper._perfkit_wrapped = True
-    setattr(target, op, wrapper)
+    setattr(target, op, _wrap(target, op, alias))
     _patched.append((target, op, before))
 
 
