@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import in_ci
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -48,7 +50,10 @@ class RedisServer:
 
     def __init__(self, *, unixsocket: bool = False, tls: bool = False, args: tuple = ()) -> None:
         if not os.path.exists(REDIS_SERVER):
-            pytest.skip(f"{REDIS_SERVER} is not installed")
+            message = f"{REDIS_SERVER} is not installed (apt-get install redis-server)"
+            if in_ci():
+                pytest.fail(f"CI=true and {message}", pytrace=False)
+            pytest.skip(message)
         self.dir = Path(tempfile.mkdtemp(prefix=f"perfkit-redis-{os.getpid()}-"))
         self.port = free_port()
         self.tls = tls
