@@ -68,6 +68,13 @@ OPTIONS: dict[str, Option] = {
     "INVALIDATION": Option(
         True, (bool,), "Connect the ORM write hooks that invalidate dependent entries."
     ),
+    "INVALIDATION_ALIASES": Option(
+        [],
+        (list, tuple),
+        "Cache aliases that always receive invalidations, besides `CACHE_ALIAS` and the aliases "
+        "of the @cached functions imported in the writing process (list the aliases that only "
+        "code in other processes uses).",
+    ),
     "LOCK_TIMEOUT": Option(
         30,
         _NUM,
@@ -178,6 +185,7 @@ class PerfkitSettings:
     DEFAULT_TIMEOUT: float
     FAIL_MODE: str
     INVALIDATION: bool
+    INVALIDATION_ALIASES: list[str]
     LOCK_TIMEOUT: float
     LOCK_WAIT: float
     XFETCH_BETA: float

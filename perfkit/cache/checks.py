@@ -1,4 +1,4 @@
-"""System checks of perfkit.cache (ids perfkit.E101-E102, W101)."""
+"""System checks of perfkit.cache (ids perfkit.E101-E103, W101)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ def check_cache_aliases(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 id="perfkit.E101",
             )
         )
+    extra = perfkit_settings.INVALIDATION_ALIASES
+    for alias in extra if isinstance(extra, (list, tuple)) else ():  # else perfkit.E003
+        if alias not in aliases:
+            messages.append(
+                Error(
+                    f"PERFKIT['INVALIDATION_ALIASES'] names {alias!r}, which is not in CACHES.",
+                    hint="List only aliases of CACHES there (invalidations go to each of them).",
+                    id="perfkit.E103",
+                )
+            )
     for name, wrapper in sorted(registry.items()):
         alias = wrapper._cache_arg
         if alias is not None and alias not in aliases:

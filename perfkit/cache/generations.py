@@ -101,8 +101,9 @@ def snapshot(store: Store, keys: tuple[str, ...], found: dict[str, Any]) -> tupl
 
 
 def aliases() -> set[str]:
-    """The caches a bump goes to: ``CACHE_ALIAS`` and every alias a @cached function uses."""
-    names = {perfkit_settings.CACHE_ALIAS}
+    """The caches a bump goes to: ``CACHE_ALIAS``, ``INVALIDATION_ALIASES`` and every alias a
+    @cached function of this process uses."""
+    names = {perfkit_settings.CACHE_ALIAS, *perfkit_settings.INVALIDATION_ALIASES}
     for wrapper in list(registry.values()):
         names.add(wrapper.cache_alias)
     return names

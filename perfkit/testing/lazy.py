@@ -1,8 +1,9 @@
 """``no_lazy_loads()``: forbid lazy loading of related objects inside a block.
 
 On Django 6.1+ every QuerySet created inside the block gets the ``FETCH_RAISE`` fetch mode, so a
-lazy load raises Django's own ``FieldFetchBlocked`` naming the model and field.  On older Django there is no hook
-for that; the block falls back to N+1 detection (``assert_no_nplusone``) on exit.
+lazy load raises Django's own ``FieldFetchBlocked`` naming the model and field.  On older Django
+there is no hook for that; the block falls back to N+1 detection (``assert_no_nplusone``) on
+exit.
 """
 
 from __future__ import annotations

@@ -54,3 +54,17 @@ def test_w101_stale_without_lock():
         return 1
 
     assert ids(check_cache_aliases()) == ["perfkit.W101"]
+
+
+def test_e103_invalidation_alias_not_in_caches(settings):
+    settings.PERFKIT = {"INVALIDATION_ALIASES": ["redis", "nope"]}
+    [message] = check_cache_aliases()
+    assert message.id == "perfkit.E103"
+    assert message.msg == "PERFKIT['INVALIDATION_ALIASES'] names 'nope', which is not in CACHES."
+    with pytest.raises(SystemCheckError, match=r"perfkit\.E103"):
+        call_command("check")
+
+
+def test_e103_is_silent_on_a_wrong_type_which_e003_reports(settings):
+    settings.PERFKIT = {"INVALIDATION_ALIASES": "redis"}
+    assert check_cache_aliases() == []
