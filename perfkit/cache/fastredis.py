@@ -67,8 +67,13 @@ class FastRedis:
         local = self._local
         connection = getattr(local, "connection", None)
         if connection is None or local.pid != os.getpid():
+            # made like the pool's own connections (address, auth, db, timeouts) but outside
+            # its accounting: pool.make_connection() counts against max_connections and a
+            # connection held by a thread is never released, so thread churn (thread pools,
+            # sync_to_async) would exhaust the pool for everyone; this one closes with its
+            # thread's locals
             pool = self.client.get_client(write=False).connection_pool
-            connection = local.connection = pool.make_connection()
+            connection = local.connection = pool.connection_class(**pool.connection_kwargs)
             local.pid = os.getpid()
         wanted = tuple(keys)
         packed = self._packed.get(wanted)
