@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -162,3 +163,19 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         env["PERFKIT_TEST_DB_NAME"] = connection.settings_dict["NAME"]
     env.update(extra)
     return env
+
+
+def watch_progress(result: Any, *, timeout: float = 60) -> tuple[list[dict[str, Any]], Any]:
+    """Poll ``result`` until it is ready: (the PROGRESS infos seen, the final result).
+
+    State and info come from ONE backend read: ``result.state`` then ``result.info`` are two
+    reads, and the task may move on (to SUCCESS with its summary) between them.
+    """
+    seen: list[tuple[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while not result.ready() and time.monotonic() < deadline:
+        meta = result.backend.get_task_meta(result.id)
+        seen.append((meta["status"], meta["result"]))
+        time.sleep(0.05)
+    summary = result.get(timeout=5)
+    return [info for state, info in seen if state == "PROGRESS"], summary

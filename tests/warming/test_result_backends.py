@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from celery import Celery
@@ -12,7 +11,7 @@ from django_celery_results.models import TaskResult
 from perfkit.warming import warm, warmer
 from perfkit.warming.celery import configure_celery
 from tests.warming import cachedfuncs
-from tests.warming.conftest import purge, running_worker
+from tests.warming.conftest import purge, running_worker, watch_progress
 
 # PostgreSQL pass only: on SQLite's shared in-memory test database the worker thread writing
 # TaskResult rows and the test thread polling them lock each other's table
@@ -42,15 +41,9 @@ def test_progress_and_summary_through_the_django_db_backend(db_results_app, reco
         args=lambda: [{"n": n, "seconds": 0.3} for n in range(4)],
         chunk_size=1,
     )
-    states = []
     with running_worker(db_results_app):
         result = warm("t.dbresults")
-        deadline = time.monotonic() + 60
-        while not result.ready() and time.monotonic() < deadline:
-            states.append((result.state, result.info))
-            time.sleep(0.05)
-        summary = result.get(timeout=5)
-    progress = [info for state, info in states if state == "PROGRESS"]
+        progress, summary = watch_progress(result)
     assert progress
     assert {p["total"] for p in progress} == {4}
     assert summary["stored"] == 4

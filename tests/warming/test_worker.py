@@ -16,7 +16,7 @@ from perfkit.cache import registry as cache_registry
 from perfkit.exceptions import WarmingArgumentError, WarmingError
 from perfkit.warming import warm, warmer
 from tests.warming import cachedfuncs
-from tests.warming.conftest import queued, running_worker
+from tests.warming.conftest import queued, running_worker, watch_progress
 
 pytestmark = [
     pytest.mark.redis,
@@ -103,16 +103,10 @@ def test_progress_is_readable_through_the_result_backend(celery_app, records):
         args=lambda: [{"n": n, "seconds": 0.25} for n in range(6)],
         chunk_size=2,
     )
-    seen: list[tuple[str, object]] = []
     with running_worker(celery_app):
         result = warm("t.progress")
-        deadline = time.monotonic() + 60
-        while not result.ready() and time.monotonic() < deadline:
-            seen.append((result.state, result.info))
-            time.sleep(0.05)
-        summary = result.get(timeout=5)
-    progress = [info for state, info in seen if state == "PROGRESS"]
-    assert progress, seen
+        progress, summary = watch_progress(result)
+    assert progress
     assert {p["total"] for p in progress} == {6}
     done = [p["done"] for p in progress]
     assert done == sorted(done)
