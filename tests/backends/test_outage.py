@@ -50,7 +50,9 @@ def test_cached_function_computes_directly_while_redis_hangs(redis_server):
             finally:
                 redis_server.resume()
             assert first < 0.3 * 4  # bounded by the socket timeout (a few calls at most)
-            assert max(later) < 0.1  # the breaker is open: nobody waits for Redis
+            # the breaker is open: nobody waits for Redis (a wait would cost the 0.3 s timeout;
+            # the margin absorbs scheduling hiccups of a loaded CI machine)
+            assert max(later) < 0.25
             assert len(calls) == 12  # every call while down computed the value
             assert errors  # perfkit.cache saw the failures through perfkit_strict
             assert set(errors) <= {"CacheUnavailable", "TimeoutError", "ConnectionError"}
