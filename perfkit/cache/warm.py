@@ -17,7 +17,10 @@ def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any
 
     Each call's generations are read before it is computed (one read for all calls), so a
     write landing meanwhile leaves the stored entry stale, as for an ordinary miss.  A call
-    that raises is recorded in ``failed`` and does not stop the others.
+    that raises is recorded in ``failed`` and does not stop the others.  A ``BaseException``
+    (a time limit, a shutdown) stops the loop: what was computed is stored, and the exception
+    carries ``perfkit_warm_result`` and ``perfkit_unfinished`` (the calls not done) on its way
+    out.
     """
     started = time.perf_counter()
     result = WarmResult()
@@ -39,25 +42,43 @@ def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any
     tokens_of = dict(zip(every, generations.snapshot(store, every, found), strict=False))
     timeout = wrapper._resolved[3]
     entries: dict[str, Any] = {}
-    for args, kwargs, key, gkeys in planned:
-        tokens = tuple(tokens_of[k] for k in gkeys)
-        t0 = time.perf_counter()
+    index = 0
+    try:
+        for index, (args, kwargs, key, gkeys) in enumerate(planned):  # noqa: B007 (read below)
+            tokens = tuple(tokens_of[k] for k in gkeys)
+            t0 = time.perf_counter()
+            try:
+                value = wrapper._compute_sync(args, kwargs)
+            except Exception as exc:
+                result.failed.append((args, kwargs, f"{type(exc).__name__}: {exc}"))
+                continue
+            spent = time.perf_counter() - t0
+            wrapper._stats.refreshes += 1
+            wrapper._stats.compute_time += spent
+            if (value is None and not wrapper.cache_none) or generations.uncommitted(gkeys):
+                continue
+            now = time.time()
+            soft = now + timeout if timeout is not None else float("inf")
+            entries[key] = envelope.pack(value, tokens, now, spent, soft)
+    except BaseException as stop:
+        # interrupted (a time limit, a shutdown): keep what was computed, and tell the caller
+        # which calls did not finish
         try:
-            value = wrapper._compute_sync(args, kwargs)
-        except Exception as exc:
-            result.failed.append((args, kwargs, f"{type(exc).__name__}: {exc}"))
-            continue
-        spent = time.perf_counter() - t0
-        wrapper._stats.refreshes += 1
-        wrapper._stats.compute_time += spent
-        if (value is None and not wrapper.cache_none) or generations.uncommitted(gkeys):
-            continue
-        now = time.time()
-        soft = now + timeout if timeout is not None else float("inf")
-        entries[key] = envelope.pack(value, tokens, now, spent, soft)
+            _store(wrapper, store, entries, result)
+        except Exception:
+            pass
+        result.seconds = time.perf_counter() - started
+        stop.perfkit_warm_result = result  # type: ignore[attr-defined]
+        stop.perfkit_unfinished = [(a, k) for a, k, *_ in planned[index:]]  # type: ignore[attr-defined]
+        raise
+    _store(wrapper, store, entries, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _store(wrapper: Any, store: Any, entries: dict[str, Any], result: WarmResult) -> None:
     if entries:
+        timeout = wrapper._resolved[3]
         hard = None if timeout is None else timeout + (wrapper.stale or 0)
         store.set_many(entries, timeout=hard)
         result.stored = len(entries)
-    result.seconds = time.perf_counter() - started
-    return result

@@ -145,14 +145,21 @@ def run_chunk(
     try:
         with soft_limit_stops_chunk():
             stored, failures = _warm(warmer.func, calls)
-    except ChunkTimeLimit:
-        limit = soft_limit or 0
-        reason = (
-            f"SoftTimeLimitExceeded: the chunk stopped at its soft time limit ({limit:g} s) "
-            "and stored nothing; use a smaller chunk_size"
+    except ChunkTimeLimit as stop:
+        limit = (
+            "SoftTimeLimitExceeded: the chunk stopped at its soft time limit "
+            f"({soft_limit or 0:g} s)"
         )
-        failed += [[a, k, reason] for a, k in encoded_ok]
-        return {"stored": 0, "failed": failed, "retry": [], "seconds": _since(started)}
+        partial = getattr(stop, "perfkit_warm_result", None)
+        unfinished = getattr(stop, "perfkit_unfinished", None)
+        if partial is None or unfinished is None:  # a wrapper without warm_many
+            reason = f"{limit} and stored nothing; use a smaller chunk_size"
+            failed += [[a, k, reason] for a, k in encoded_ok]
+            return {"stored": 0, "failed": failed, "retry": [], "seconds": _since(started)}
+        # warm_many stored what it had computed; the calls it had not finished fail
+        reason = f"{limit} before this call finished; use a smaller chunk_size"
+        stored = int(partial.stored)
+        failures = [*partial.failed, *((a, k, reason) for a, k in unfinished)]
     retry: list[list[Any]] = []
     retry_reason = ""
     used: set[int] = set()

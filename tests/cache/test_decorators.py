@@ -258,6 +258,25 @@ def test_warm_many_stores_with_one_set_many(alias):
     assert square.peek(3) is MISSING
 
 
+class _Stop(BaseException):
+    """Stands for a time limit or a shutdown arriving while a call computes."""
+
+
+def test_warm_many_keeps_what_it_computed_when_interrupted(alias):
+    @cached(timeout=60, cache=alias)
+    def square(x):
+        if x == 3:
+            raise _Stop()
+        return x * x
+
+    with pytest.raises(_Stop) as info:
+        square.warm_many([((1,), {}), ((2,), {}), ((3,), {}), ((4,), {})])
+    assert info.value.perfkit_warm_result.stored == 2
+    assert info.value.perfkit_unfinished == [((3,), {}), ((4,), {})]
+    assert (square.peek(1), square.peek(2)) == (1, 4)
+    assert square.peek(4) is MISSING
+
+
 def test_reset_stats(db):
     @cached(timeout=60)
     def f():
