@@ -2,16 +2,27 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from perfkit._optional import require
 from perfkit.exceptions import MissingExtraError
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def test_import_perfkit_loads_no_optional_dependency():
+
+@pytest.mark.parametrize(
+    "modules",
+    [
+        "perfkit, perfkit.conf, perfkit.checks, perfkit.signals",
+        # the backends load redis / django-redis only when a Redis cache is built
+        "perfkit.backends, perfkit.backends.checks, perfkit.backends.resilient",
+    ],
+)
+def test_imports_load_no_optional_dependency(modules):
     code = (
-        "import sys, perfkit, perfkit.conf, perfkit.checks, perfkit.signals;"
+        f"import sys, {modules};"
         "heavy = {'celery', 'redis', 'django_redis', 'debug_toolbar', 'kombu', 'rich', 'yaml'};"
         "print(sorted(heavy & set(sys.modules)))"
     )
@@ -20,7 +31,7 @@ def test_import_perfkit_loads_no_optional_dependency():
         capture_output=True,
         text=True,
         check=True,
-        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": ""},
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "", "PYTHONPATH": str(ROOT)},
     )
     assert out.stdout.strip() == "[]"
 
