@@ -54,10 +54,12 @@ TEMPLATES = [
 ]
 
 _db_url = os.environ.get("DATABASE_URL", "")
+# lets several checkouts run the PostgreSQL suite at once without sharing test databases
+_db_suffix = os.environ.get("PERFKIT_TEST_DB_SUFFIX", "")
 if _db_url:
     DATABASES = {
-        "default": database_from_url(_db_url, test_name="test_perfkit"),
-        "other": database_from_url(_db_url, test_name="test_perfkit_other"),
+        "default": database_from_url(_db_url, test_name=f"test_perfkit{_db_suffix}"),
+        "other": database_from_url(_db_url, test_name=f"test_perfkit_other{_db_suffix}"),
     }
 else:
     DATABASES = {
