@@ -2,7 +2,7 @@
 
 See docs/cache.md.  Public names::
 
-    from perfkit.cache import cached, cached_view, invalidate, MISSING, stats
+    from perfkit.cache import cached, cached_view, invalidate, track_fields, MISSING, stats
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from perfkit.cache.decorators import AsyncCachedFunction, CachedFunction, cached
 from perfkit.cache.invalidation import invalidate
 from perfkit.cache.stampede import set_background_refresher
 from perfkit.cache.stats import FunctionStats, reset_stats, stats
+from perfkit.cache.targets import track_fields
 from perfkit.cache.views import CachedViewMixin, cached_view
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "reset_stats",
     "set_background_refresher",
     "stats",
+    "track_fields",
 ]

@@ -20,11 +20,12 @@ from django.apps import apps
 from django.db import connections
 from django.db.models import Model
 
-from perfkit.cache import failures
+from perfkit.cache import failures, targets
 from perfkit.cache.catalog import registry
 from perfkit.cache.store import Store, get_store
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
+from perfkit.internals import orm
 from perfkit.signals import cache_invalidated
 
 __all__ = ["bump", "dependency_keys", "label", "new_token", "snapshot", "uncommitted"]
@@ -74,10 +75,25 @@ def dependency_keys(target: Any, where: str) -> list[str]:
         model, pk = type(target), target.pk
     elif isinstance(target, tuple) and len(target) == 2:
         model, pk = model_of(target[0], where), target[1]
+        if isinstance(pk, dict):  # (Review, {"product": 5}): field-scoped
+            found = targets.field_targets(model, pk, where)
+            return [
+                *(field_key(model, name, value) for name, value in found),
+                f"{base_of(model)}:*",
+            ]
     else:
         return [f"{prefix}:g:{label(model_of(target, where))}"]
     base = f"{prefix}:g:{label(model)}"
-    return [f"{base}:{pk}", f"{base}:*"]
+    return [f"{base}:{targets.canonical_pk(model, pk)}", f"{base}:*"]
+
+
+def base_of(model: type[Model]) -> str:
+    return f"{perfkit_settings.KEY_PREFIX}:g:{label(model)}"
+
+
+def field_key(model: type[Model], name: str, value: str) -> str:
+    """The generation of the rows of ``model`` whose field ``name`` is ``value`` (canonical)."""
+    return f"{base_of(model)}.{name}={value}"
 
 
 def write_keys(model: type[Model], pks: Iterable[Any] | None) -> list[str]:
@@ -146,7 +162,7 @@ def replay(store: Store) -> None:
 def _in_transaction(connection: Any) -> bool:
     # a test case's own atomic blocks count as committed
     return connection.in_atomic_block and any(
-        not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks
+        not orm.testcase_block(block) for block in connection.atomic_blocks
     )
 
 

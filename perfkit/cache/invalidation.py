@@ -1,181 +1,172 @@
 """ORM writes -> generation bumps, and ``invalidate(*targets)``.
 
-The hooks sit where every ORM write passes: the SQL compilers for INSERT, UPDATE and DELETE
-(so ``save``, ``QuerySet.update/delete``, ``bulk_create``, ``bulk_update``, cascades and
-``get_or_create``/``update_or_create`` are all seen) plus ``m2m_changed`` for both sides of a
-many-to-many change.  A write whose primary keys are known (a ``save``, a ``pk__in`` batch,
-an insert with RETURNING) bumps the row generations and the model generation; any other write
-bumps the model and its ``*`` generation.  One write costs one ``set_many`` per cache alias,
-however many entries depend on it.  Raw SQL (``cursor.execute``) is not seen: call
-``invalidate()`` after it.
+perfkit.internals.orm wraps the SQL compilers for INSERT, UPDATE and DELETE, so every ORM
+write calls :func:`prepare` (UPDATE/DELETE, before it runs) and :func:`written` (after):
+``save``, ``QuerySet.update/delete``, ``bulk_create``, ``bulk_update``, cascades,
+``get_or_create``/``update_or_create`` and the through-table writes of many-to-many changes
+are all seen.  A write whose rows are known (a ``save``, a ``pk__in`` batch, an insert with
+RETURNING, a through table's ends) bumps those rows and the model; any other write bumps the
+model and its ``*`` generation.  Multi-table parents and children share their generations;
+through tables bump the rows they link (see relations.py).  One write costs one ``set_many``
+per cache alias, however many entries depend on it.  Raw SQL (``cursor.execute``) is not seen:
+call ``invalidate()`` after it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+from collections import Counter
 from typing import Any
 
 from django.db import router
 from django.db.models import Model
-from django.db.models.expressions import Col
-from django.db.models.signals import m2m_changed
-from django.db.models.sql import compiler
-from django.db.models.sql.where import AND
 
-from perfkit.cache import generations
+from perfkit.cache import generations, relations
+from perfkit.cache.targets import canonical_pk, canonical_value, track_fields
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
 
-__all__ = ["install", "invalidate"]
+__all__ = ["failures", "invalidate", "prepare", "track_fields", "written"]
 
 logger = logging.getLogger("perfkit.cache")
-_MAX_ROW_KEYS = 100  # a bigger batch bumps the model's "*" generation instead of each row
-_m2m = threading.local()  # depth of m2m_changed spans: their through-table writes are covered
-_installed: list[bool] = []
+# hook failures by stage ("prepare", "written"): logged each time, counted for tests/monitoring
+failures: Counter[str] = Counter()
 
 
-def _where_values(query: Any) -> tuple[Any, list[Any]] | None:
-    """``(field, values)`` when the WHERE is one ``field = x`` / ``field IN (...)``, else None."""
-    where = query.where
-    if where.connector != AND or where.negated or len(where.children) != 1:
+class _Touched:
+    """The rows, related rows and tracked values one write touched."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self.pks: set[str] | None = set()
+        self.values: dict[Any, set[str] | None] = {f: set() for f in relations.watched(model)}
+
+    def add_pks(self, pks: Any) -> None:
+        if self.pks is not None and pks is not None:
+            self.pks.update(canonical_pk(self.model, pk) for pk in pks)
+        else:
+            self.pks = None
+
+    def add_values(self, field: Any, values: Any) -> None:
+        known = self.values.get(field, set())
+        if known is None or values is None:
+            self.values[field] = None
+            return
+        if field in relations.through_ends(self.model):
+            related = field.related_model
+            if not field.target_field.primary_key:  # a to_field end: rows not named by pk
+                self.values[field] = None
+                return
+            known.update(canonical_pk(related, v) for v in values if v is not None)
+        else:
+            known.update(canonical_value(field, v) for v in values)
+        self.values[field] = known
+
+    def bump(self, using: str) -> None:
+        keys: list[str] = []
+        labels: list[str] = []
+        pks = _limit(self.pks)
+        for model in relations.family(self.model):
+            keys += generations.write_keys(model, pks)
+            name = generations.label(model)
+            labels += [name] if pks is None else [f"{name}:{pk}" for pk in pks]
+        star = generations.base_of(self.model) + ":*"
+        for field, values in self.values.items():
+            if field in relations.through_ends(self.model):
+                related = _limit(values)
+                for model in relations.family(field.related_model):
+                    keys += generations.write_keys(model, related)
+                    labels.append(generations.label(model))
+            elif values is None or len(values) > relations.MAX_ROWS:
+                keys.append(star)
+            else:
+                keys += [generations.field_key(self.model, field.name, v) for v in sorted(values)]
+        generations.bump(list(dict.fromkeys(keys)), targets=labels, using=using)
+
+
+def _limit(pks: set[str] | None) -> list[str] | None:
+    if pks is None or len(pks) > relations.MAX_ROWS:
         return None
-    lookup = where.children[0]
-    lhs = getattr(lookup, "lhs", None)
-    if not isinstance(lhs, Col):
+    return sorted(pks)
+
+
+def prepare(kind: str, query: Any, using: str) -> Any:
+    """Before an UPDATE/DELETE: read what the WHERE does not tell about watched columns."""
+    if not perfkit_settings.INVALIDATION:
         return None
-    if lhs.target.model._meta.concrete_model is not query.model._meta.concrete_model:
+    try:
+        columns = relations.watched(query.model)
+        if not columns:
+            return None
+        known = relations.where_values(query)
+        if all(field in known for field in columns):  # old values: the WHERE names them
+            return None
+        return ("rows", relations.read_before(query, using, columns), columns)
+    except Exception:  # invalidation must never break the write itself
+        failures["prepare"] += 1
+        logger.exception("perfkit.cache: reading the rows of a %s of %s failed", kind, query.model)
         return None
-    rhs = lookup.rhs
-    if lookup.lookup_name == "exact" and not hasattr(rhs, "resolve_expression"):
-        values = [rhs]
-    elif (
-        lookup.lookup_name == "in"
-        and isinstance(rhs, (list, tuple, set, frozenset))
-        and not any(hasattr(v, "resolve_expression") for v in rhs)
-    ):
-        values = list(rhs)
-    else:
-        return None
-    return lhs.target, [getattr(v, "pk", v) for v in values]
 
 
-def _where_pks(query: Any) -> list[Any] | None:
-    """The primary keys a ``pk = x`` / ``pk IN (...)`` WHERE names, else None."""
-    found = _where_values(query)
-    return found[1] if found is not None and found[0].primary_key else None
-
-
-def _through_write(model: type[Model], query: Any, rows: list[Any] | None, using: str) -> None:
-    # an m2m through table: its writes change both ends; rows (inserts) or the WHERE (deletes
-    # by one end, as cascades do) tell which rows of the ends
-    known = _where_values(query) if rows is None else None
-    keys = generations.write_keys(model, None)
-    targets = [generations.label(model)]
-    for field in model._meta.concrete_fields:
-        if not (field.is_relation and field.related_model is not None):
-            continue
-        pks: list[Any] | None = None
-        if rows is not None:
-            pks = sorted({getattr(obj, field.attname) for obj in rows}, key=str)
-        elif known is not None and known[0] is field:
-            pks = known[1]
-        if pks is not None and len(pks) > _MAX_ROW_KEYS:
-            pks = None
-        keys += generations.write_keys(field.related_model, pks)
-        targets.append(generations.label(field.related_model))
-    generations.bump(keys, targets=targets, using=using)
-
-
-def _written(
-    model: type[Model], pks: list[Any] | None, using: str, query: Any = None, objs: Any = None
+def written(
+    kind: str,
+    query: Any,
+    using: str,
+    before: Any,
+    rows: Any = None,
+    returning: Any = None,
 ) -> None:
+    """After an INSERT/UPDATE/DELETE: bump the generations of everything it touched."""
     if not perfkit_settings.INVALIDATION:
         return
-    if model._meta.auto_created:
-        if not getattr(_m2m, "depth", 0):  # inside m2m_changed the signal covers it
-            _through_write(model, query, objs, using)
-        return
-    if pks is not None and len(pks) > _MAX_ROW_KEYS:
-        pks = None
-    name = generations.label(model)
-    targets = [name] if pks is None else [f"{name}:{pk}" for pk in pks]
-    generations.bump(generations.write_keys(model, pks), targets=targets, using=using)
-
-
-def _safely(
-    model: type[Model], pks: list[Any] | None, using: str, query: Any = None, objs: Any = None
-) -> None:
     try:
-        _written(model, pks, using, query, objs)
+        _touched(kind, query, before, rows, returning).bump(using)
     except Exception:  # invalidation must never break the write itself
-        logger.exception("perfkit.cache: invalidation after a write to %s failed", model)
+        failures["written"] += 1
+        logger.exception("perfkit.cache: invalidation after a write to %s failed", query.model)
 
 
-def _insert_pks(self: Any, rows: Any, returning_fields: Any) -> list[Any] | None:
-    pk = self.query.get_meta().pk
-    pks = [getattr(obj, pk.attname, None) for obj in self.query.objs]
+def _touched(kind: str, query: Any, before: Any, rows: Any, returning: Any) -> _Touched:
+    touched = _Touched(query.model)
+    if kind == "insert":
+        touched.add_pks(_insert_pks(query, rows, returning))
+        for field in touched.values:
+            touched.add_values(field, [getattr(obj, field.attname) for obj in query.objs])
+        return touched
+    known = relations.where_values(query)
+    if before is not None:
+        _, found, columns = before
+        if found is None:  # over 100 rows
+            touched.add_pks(None)
+            for field in columns:
+                touched.add_values(field, None)
+        else:
+            touched.add_pks([row[0] for row in found])
+            for index, field in enumerate(columns, 1):
+                touched.add_values(field, [row[index] for row in found])
+    else:
+        pk = query.model._meta.pk
+        touched.add_pks(known.get(pk))
+        for field in touched.values:
+            touched.add_values(field, known.get(field))
+    if kind == "update":  # the new values of watched columns
+        for field, _model, value in query.values:
+            if field in touched.values:
+                computed = hasattr(value, "resolve_expression")
+                touched.add_values(field, None if computed else [getattr(value, "pk", value)])
+    return touched
+
+
+def _insert_pks(query: Any, rows: Any, returning: Any) -> list[Any] | None:
+    pk = query.get_meta().pk
+    pks = [getattr(obj, pk.attname, None) for obj in query.objs]
     if None not in pks:
         return pks
-    if rows and returning_fields:
-        index = next((i for i, f in enumerate(returning_fields) if f.primary_key), None)
+    if rows and returning:
+        index = next((i for i, f in enumerate(returning) if f.primary_key), None)
         if index is not None and len(rows) == len(pks):
             return [row[index] for row in rows]
     return None
-
-
-def install() -> None:
-    """Wrap the SQL compilers and connect ``m2m_changed`` (once; apps.ready calls it)."""
-    if _installed:
-        return
-    _installed.append(True)
-    insert_sql = compiler.SQLInsertCompiler.execute_sql
-    update_sql = compiler.SQLUpdateCompiler.execute_sql
-    delete_sql = compiler.SQLDeleteCompiler.execute_sql
-
-    def execute_insert(self: Any, returning_fields: Any = None) -> Any:
-        rows = insert_sql(self, returning_fields)
-        try:
-            pks = _insert_pks(self, rows, returning_fields)
-        except Exception:
-            pks = None
-        _safely(self.query.model, pks, self.using, self.query, self.query.objs)
-        return rows
-
-    def execute_update(self: Any, result_type: Any) -> Any:
-        result = update_sql(self, result_type)
-        _safely(self.query.model, _where_pks(self.query), self.using, self.query)
-        return result
-
-    def execute_delete(self: Any, *args: Any, **kwargs: Any) -> Any:
-        result = delete_sql(self, *args, **kwargs)
-        _safely(self.query.model, _where_pks(self.query), self.using, self.query)
-        return result
-
-    compiler.SQLInsertCompiler.execute_sql = execute_insert  # type: ignore[method-assign]
-    compiler.SQLUpdateCompiler.execute_sql = execute_update  # type: ignore[method-assign]
-    compiler.SQLDeleteCompiler.execute_sql = execute_delete  # type: ignore[method-assign]
-    m2m_changed.connect(_m2m_changed, dispatch_uid="perfkit.cache.m2m")
-
-
-def _m2m_changed(
-    sender: Any, instance: Any, action: str, model: Any, pk_set: Any, using: str, **kwargs: Any
-) -> None:
-    if action.startswith("pre_"):
-        _m2m.depth = getattr(_m2m, "depth", 0) + 1
-        return
-    _m2m.depth = max(getattr(_m2m, "depth", 0) - 1, 0)
-    if not perfkit_settings.INVALIDATION:
-        return
-    try:
-        pks = None if pk_set is None or len(pk_set) > _MAX_ROW_KEYS else sorted(pk_set, key=str)
-        keys = generations.write_keys(type(instance), [instance.pk])
-        keys += generations.write_keys(model, pks)
-        keys += generations.write_keys(sender, None)
-        targets = [f"{generations.label(type(instance))}:{instance.pk}", generations.label(model)]
-        generations.bump(keys, targets=targets, using=using)
-    except Exception:
-        logger.exception("perfkit.cache: invalidation after an m2m change of %r failed", instance)
 
 
 def invalidate(*targets: Any) -> None:
@@ -204,18 +195,17 @@ def invalidate(*targets: Any) -> None:
                 raise ImproperlyConfiguredError(
                     f"invalidate(): {target!r} is unsaved (no pk); invalidate its model instead."
                 )
-            keys += generations.write_keys(model, [pk])
-            labels.append(f"{generations.label(model)}:{pk}")
+            pks: list[str] | None = [canonical_pk(model, pk)]
         else:
             model = generations.model_of(target, "invalidate()")
-            keys += generations.write_keys(model, None)
-            labels.append(generations.label(model))
+            pks = None
+        for member in relations.family(model):
+            keys += generations.write_keys(member, pks)
+            name = generations.label(member)
+            labels.append(name if pks is None else f"{name}:{pks[0]}")
         databases.add(router.db_for_write(model))
     if not keys and targets:
         raise ImproperlyConfiguredError(f"invalidate(): nothing to invalidate in {targets!r}.")
     # inside a transaction (raw SQL in it, say) bump again at commit, like an ORM write
     using = databases.pop() if len(databases) == 1 else None
     generations.bump(keys, targets=labels, using=using)
-
-
-install()

@@ -9,6 +9,8 @@ import uuid
 
 from django.db import models
 
+from perfkit.cache import track_fields
+
 
 class Place(models.Model):
     name = models.CharField(max_length=50)
@@ -32,3 +34,46 @@ class Token(models.Model):  # a non-integer primary key
 
     def __str__(self) -> str:
         return self.label
+
+
+class Person(models.Model):
+    name = models.CharField(max_length=50)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Club(models.Model):  # an explicit through model: writes to Membership change the relation
+    name = models.CharField(max_length=50)
+    members = models.ManyToManyField(Person, through="Membership", related_name="clubs")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE)
+    club = models.ForeignKey(Club, on_delete=models.CASCADE)
+    role = models.CharField(max_length=20, default="member")
+
+    def __str__(self) -> str:
+        return f"{self.person_id} in {self.club_id}"
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=50)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Opinion(models.Model):  # field-scoped dependencies: (Opinion, {"product": pk})
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="opinions")
+    stars = models.PositiveSmallIntegerField(default=3)
+    text = models.CharField(max_length=100, default="")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+track_fields(Opinion, "product")
