@@ -21,7 +21,7 @@ from typing import Any
 from django.db import router
 from django.db.models import Model
 
-from perfkit.cache import generations, relations
+from perfkit.cache import generations, relations, targets
 from perfkit.cache.targets import canonical_pk, canonical_value, track_fields
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
@@ -99,7 +99,10 @@ def prepare(kind: str, query: Any, using: str) -> Any:
         if not columns:
             return None
         known = relations.where_values(query)
-        if all(field in known for field in columns):  # old values: the WHERE names them
+        needed = list(columns)
+        if targets.tracked_fields(query.model):  # "*" would drop every field-scoped entry
+            needed.append(query.model._meta.pk)
+        if all(field in known for field in needed):  # old values: the WHERE names them
             return None
         return ("rows", relations.read_before(query, using, columns), columns)
     except Exception:  # invalidation must never break the write itself

@@ -104,7 +104,9 @@ def install() -> None:
     _patch(compiler.SQLInsertCompiler, "execute_sql", _wrap_insert)
     _patch(compiler.SQLUpdateCompiler, "execute_sql", lambda f: _wrap_change("update", f))
     _patch(compiler.SQLDeleteCompiler, "execute_sql", lambda f: _wrap_change("delete", f))
-    if django.VERSION >= (6, 0):  # UPDATE ... RETURNING for save() (see the module docstring)
+    # Django >= 6.0: UPDATE ... RETURNING for save() (see the module docstring); probed rather
+    # than version-checked, so a backport or a later rename degrades to execute_sql alone
+    if hasattr(compiler.SQLUpdateCompiler, "execute_returning_sql"):
         _patch(compiler.SQLUpdateCompiler, "execute_returning_sql", _wrap_returning_update)
 
 
