@@ -107,7 +107,9 @@ def prepare(kind: str, query: Any, using: str) -> Any:
         return ("rows", relations.read_before(query, using, columns), columns)
     except Exception:  # invalidation must never break the write itself
         failures["prepare"] += 1
-        logger.exception("perfkit.cache: reading the rows of a %s of %s failed", kind, query.model)
+        logger.exception(
+            "perfkit.cache: reading the rows of %s before the %s failed", query.model, kind
+        )
         return None
 
 

@@ -442,3 +442,27 @@ def test_invalidate_inside_a_transaction_bumps_again_at_commit():
     with transaction.atomic():
         invalidate(Book)
         assert len(connection.run_on_commit) == 1
+
+
+def test_a_failing_hook_never_breaks_the_write_and_is_logged_and_counted(db, monkeypatch, caplog):
+    from perfkit.cache import generations, invalidation
+    from tests.testapp.models import Opinion, Product
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("cache exploded")
+
+    product = Product.objects.create(name="p")
+    opinion = Opinion.objects.create(product=product)
+    before = dict(invalidation.failures)
+    monkeypatch.setattr(generations, "bump", boom)
+    Book.objects.none().update(title="x")
+    opinion.text = "changed"
+    opinion.save()  # a tracked model: prepare() runs too
+    monkeypatch.setattr(invalidation.relations, "read_before", boom)
+    opinion.save()
+    assert Opinion.objects.get(pk=opinion.pk).text == "changed"
+    assert invalidation.failures["written"] == before.get("written", 0) + 3
+    assert invalidation.failures["prepare"] == before.get("prepare", 0) + 1
+    messages = [r.getMessage() for r in caplog.records if r.name == "perfkit.cache"]
+    assert any("before the update failed" in m for m in messages)
+    assert any("invalidation after a write to" in m for m in messages)
