@@ -49,6 +49,8 @@ class _Touched:
 
     def add_values(self, field: Any, values: Any) -> None:
         known = self.values.get(field, set())
+        if values is not None and any(hasattr(v, "resolve_expression") for v in values):
+            values = None  # F(), Now()...: the database computes the value
         if known is None or values is None:
             self.values[field] = None
             return

@@ -27,8 +27,9 @@ _tracked: dict[type[Model], dict[str, Field]] = {}
 
 
 def _python(field: Any, value: Any) -> Any:
-    if isinstance(value, Model):
-        value = value.pk
+    if isinstance(value, Model):  # a ForeignKey may point at another column than the pk
+        target = getattr(field, "target_field", None)
+        value = getattr(value, target.attname) if field.is_relation and target else value.pk
     try:
         return field.to_python(value)
     except (ValidationError, TypeError, ValueError):

@@ -152,3 +152,30 @@ def test_values_are_canonical(pages):
     texts(five.pk)
     opinion_of(five).save()
     assert texts.peek(five.pk) is MISSING
+
+
+def test_a_boolean_flip_invalidates_both_values(alias):
+    product = Product.objects.create(name="p")
+    Opinion.objects.create(product=product, text="a", visible=True)
+    Opinion.objects.create(product=product, text="b", visible=False)
+
+    @cached(timeout=60, cache=alias, depends_on=lambda visible: [(Opinion, {"visible": visible})])
+    def count(visible):
+        return Opinion.objects.filter(visible=visible).count()
+
+    assert (count(True), count(False)) == (1, 1)
+    opinion = Opinion.objects.get(text="a")
+    opinion.visible = False
+    opinion.save()
+    assert count.peek(True) is MISSING
+    assert count.peek(False) is MISSING
+    assert (count(True), count(False)) == (0, 2)
+
+
+def test_an_expression_assigned_to_a_tracked_field_invalidates_every_value(pages):
+    five, six, opinions = pages
+    opinion = opinion_of(five)
+    opinion.product_id = F("product_id")  # the new value is computed by the database
+    opinion.save()
+    assert opinions.peek(five.pk) is MISSING
+    assert opinions.peek(six.pk) is MISSING

@@ -293,3 +293,26 @@ def test_integer_pks_given_as_strings(alias):
     assert name.peek(place.pk) is MISSING
     token = Token.objects.create(label="t")
     invalidate((Token, uuid.UUID(str(token.pk)).hex.upper()))
+
+
+@pytest.mark.parametrize("action", ["add", "remove", "reverse_remove"])
+def test_m2m_declared_on_the_parent_and_written_through_the_child(alias, action):
+    from tests.testapp.models import Feature
+
+    restaurant, other = Restaurant.objects.create(name="r"), Restaurant.objects.create(name="o")
+    wifi = Feature.objects.create(name="wifi")
+    restaurant.features.add(wifi)
+    other.features.add(wifi)
+
+    @cached(timeout=60, cache=alias, depends_on=lambda pk: [(Restaurant, pk)])
+    def features(pk):
+        return sorted(Restaurant.objects.get(pk=pk).features.values_list("name", flat=True))
+
+    warm((features, restaurant.pk), (features, other.pk))
+    {
+        "add": lambda: restaurant.features.add(Feature.objects.create(name="bar")),
+        "remove": lambda: restaurant.features.remove(wifi),
+        "reverse_remove": lambda: wifi.places.remove(restaurant),
+    }[action]()
+    assert features.peek(restaurant.pk) is MISSING
+    assert features.peek(other.pk) == ["wifi"]

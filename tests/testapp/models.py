@@ -12,8 +12,16 @@ from django.db import models
 from perfkit.cache import track_fields
 
 
+class Feature(models.Model):
+    name = models.CharField(max_length=50)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Place(models.Model):
     name = models.CharField(max_length=50)
+    features = models.ManyToManyField(Feature, related_name="places", blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -71,9 +79,10 @@ class Opinion(models.Model):  # field-scoped dependencies: (Opinion, {"product":
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="opinions")
     stars = models.PositiveSmallIntegerField(default=3)
     text = models.CharField(max_length=100, default="")
+    visible = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return self.text
 
 
-track_fields(Opinion, "product")
+track_fields(Opinion, "product", "visible")
