@@ -5,9 +5,12 @@ import decimal
 
 import pytest
 from django.db import transaction
+from django.db.models import F
 
 from demo_project.bookstore.models import Author, Book, Publisher, Review, Tag
 from perfkit.cache import MISSING, cached, invalidate
+
+pytestmark = pytest.mark.django_db  # sets the test databases up even when run alone (-k)
 
 
 def make_books(n=3):
@@ -466,3 +469,60 @@ def test_a_failing_hook_never_breaks_the_write_and_is_logged_and_counted(db, mon
     messages = [r.getMessage() for r in caplog.records if r.name == "perfkit.cache"]
     assert any("before the update failed" in m for m in messages)
     assert any("invalidation after a write to" in m for m in messages)
+
+
+PEER_WRITES = {
+    # django-cacheops / django-cachalot write paths not covered above
+    "delete_with_join": lambda b: Book.objects.filter(author__name="Ann", title="B0").delete(),
+    "update_with_join": lambda b: Book.objects.filter(author__name="Ann").update(pages=7),
+    "f_expression_update": lambda b: Book.objects.filter(pk=b[0].pk).update(
+        pages=F("pages") + 1
+    ),
+    "f_expression_save": lambda b: (setattr(b[0], "pages", F("pages") + 1), b[0].save()),
+    "select_for_update_save": lambda b: _select_for_update_save(b[0].pk),
+    "loaddata": lambda b: _loaddata(b[0]),
+    "upsert": lambda b: Book.objects.bulk_create(
+        [
+            Book(
+                title="UP",
+                isbn=b[0].isbn,
+                author=b[0].author,
+                publisher=b[0].publisher,
+                published=datetime.date(2020, 1, 1),
+                price=1,
+                pages=1,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["isbn"],
+        update_fields=["title"],
+    ),
+    "save_update_fields": lambda b: (
+        setattr(b[0], "title", "Q"),
+        b[0].save(update_fields=["title"]),
+    ),
+}
+
+
+def _select_for_update_save(pk):
+    with transaction.atomic():
+        book = Book.objects.select_for_update().get(pk=pk)
+        book.title = "S"
+        book.save()
+
+
+def _loaddata(book):
+    from django.core import serializers
+
+    book.title = "L"
+    for obj in serializers.deserialize("json", serializers.serialize("json", [book])):
+        obj.save()
+
+
+@pytest.mark.parametrize("write", sorted(PEER_WRITES))
+def test_peer_write_paths_invalidate(cached_fns, write):
+    titles, title, _, books = cached_fns
+    warm((titles, ()), (title, (books[0].pk,)))
+    PEER_WRITES[write](books)
+    assert titles.peek() is MISSING
+    assert title.peek(books[0].pk) is MISSING
