@@ -34,14 +34,13 @@ def main() -> None:
     from django.core.cache import caches
     from django.core.management import call_command
     from django.db import connection
+    from django.test import override_settings
     from django.test.utils import CaptureQueriesContext
 
     from demo_project.bookstore.models import Book, Tag
     from perfkit.cache import MISSING, cached
     from tests.cache.test_invalidation import make_books
     from tests.testapp.models import Opinion, Product
-
-    from django.test import override_settings
 
     big = {**settings.CACHES["default"], "OPTIONS": {"MAX_ENTRIES": 10 * args.entries}}
     override_settings(CACHES={**settings.CACHES, "default": big}).enable()
@@ -89,7 +88,8 @@ def main() -> None:
                     "sql": len(queries),
                 }
             assert entry.peek(0) is MISSING
-            caches[alias].clear() if alias == "default" else None
+            if alias == "default":
+                caches[alias].clear()
     client = caches["redis"].client.get_client()
     keys = list(client.scan_iter(match=f"{settings.TEST_KEY_PREFIX}:*", count=5000))
     for start in range(0, len(keys), 5000):
