@@ -22,7 +22,7 @@ from django.db import router
 from django.db.models import Model
 
 from perfkit.cache import generations, relations, targets
-from perfkit.cache.targets import canonical_pk, canonical_value, track_fields
+from perfkit.cache.targets import canonical_pk, canonical_value, field_targets, track_fields
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
 
@@ -180,8 +180,9 @@ def invalidate(*targets: Any) -> None:
     """Invalidate everything that depends on ``targets`` now.
 
     A target is a model (every entry depending on it or its rows), an instance or a
-    ``(Model, pk)`` pair (that row), ``"app_label.Model"``, or a cached function (all its
-    entries).  Use it after raw SQL, which perfkit does not see.
+    ``(Model, pk)`` pair (that row), a ``(Model, {"field": value})`` field target (the entries
+    depending on it), ``"app_label.Model"``, or a cached function (all its entries).  Use it
+    after raw SQL, which perfkit does not see.
     """
     keys: list[str] = []
     labels: list[str] = []
@@ -198,6 +199,12 @@ def invalidate(*targets: Any) -> None:
         if isinstance(target, Model) or (isinstance(target, tuple) and len(target) == 2):
             model, pk = (type(target), target.pk) if isinstance(target, Model) else target
             model = generations.model_of(model, "invalidate()")
+            if isinstance(pk, dict):  # (Review, {"product": 5})
+                for name, value in field_targets(model, pk, "invalidate()"):
+                    keys.append(generations.field_key(model, name, value))
+                    labels.append(f"{generations.label(model)}.{name}={value}")
+                databases.add(router.db_for_write(model))
+                continue
             if pk is None:
                 raise ImproperlyConfiguredError(
                     f"invalidate(): {target!r} is unsaved (no pk); invalidate its model instead."

@@ -179,3 +179,12 @@ def test_an_expression_assigned_to_a_tracked_field_invalidates_every_value(pages
     opinion.save()
     assert opinions.peek(five.pk) is MISSING
     assert opinions.peek(six.pk) is MISSING
+
+
+def test_invalidate_accepts_field_targets(pages):
+    from perfkit.cache import invalidate
+
+    five, six, opinions = pages
+    invalidate((Opinion, {"product": five}))
+    assert opinions.peek(five.pk) is MISSING
+    assert opinions.peek(six.pk) == ["b"]
