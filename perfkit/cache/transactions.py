@@ -104,9 +104,11 @@ def uncommitted(keys: tuple[str, ...] | list[str]) -> bool:
         if not level.dirty:
             continue
         connection = connections[ident[0]]
-        if id(connection) != ident[1] or not connection.in_atomic_block:
-            del levels[ident]
-        elif not _registered(connection, level):  # its savepoint rolled back
+        if (
+            id(connection) != ident[1]
+            or not connection.in_atomic_block
+            or not _registered(connection, level)
+        ):
             del levels[ident]
         elif not in_transaction(connection):
             # the transaction ended inside a test case's own blocks, which count as committed:
