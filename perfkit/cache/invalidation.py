@@ -6,8 +6,7 @@ The hooks sit where every ORM write passes: the SQL compilers for INSERT, UPDATE
 many-to-many change.  A write whose primary keys are known (a ``save``, a ``pk__in`` batch,
 an insert with RETURNING) bumps the row generations and the model generation; any other write
 bumps the model and its ``*`` generation.  One write costs one ``set_many`` per cache alias,
-however many entries depend on it.  Raw SQL (``cursor.execute``) is not seen: call
-``invalidate()`` after it.
+however many entries depend on it.  Raw SQL through a Django cursor is seen by rawsql.py.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from django.db.models.signals import m2m_changed
 from django.db.models.sql import compiler
 from django.db.models.sql.where import AND
 
-from perfkit.cache import generations
+from perfkit.cache import generations, rawsql
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
 
@@ -134,7 +133,7 @@ def install() -> None:
     delete_sql = compiler.SQLDeleteCompiler.execute_sql
 
     def execute_insert(self: Any, returning_fields: Any = None) -> Any:
-        rows = insert_sql(self, returning_fields)
+        rows = rawsql.orm_call(insert_sql, self, returning_fields)
         try:
             pks = _insert_pks(self, rows, returning_fields)
         except Exception:
@@ -143,12 +142,12 @@ def install() -> None:
         return rows
 
     def execute_update(self: Any, result_type: Any) -> Any:
-        result = update_sql(self, result_type)
+        result = rawsql.orm_call(update_sql, self, result_type)
         _safely(self.query.model, _where_pks(self.query), self.using, self.query)
         return result
 
     def execute_delete(self: Any, *args: Any, **kwargs: Any) -> Any:
-        result = delete_sql(self, *args, **kwargs)
+        result = rawsql.orm_call(delete_sql, self, *args, **kwargs)
         _safely(self.query.model, _where_pks(self.query), self.using, self.query)
         return result
 
@@ -156,6 +155,7 @@ def install() -> None:
     compiler.SQLUpdateCompiler.execute_sql = execute_update  # type: ignore[method-assign]
     compiler.SQLDeleteCompiler.execute_sql = execute_delete  # type: ignore[method-assign]
     m2m_changed.connect(_m2m_changed, dispatch_uid="perfkit.cache.m2m")
+    rawsql.install()
 
 
 def _m2m_changed(
