@@ -116,7 +116,8 @@ def measure(alias: str, count: int, repeat: int) -> dict[str, float]:
         "raw SQL UPDATE": median_ms(raw_update, repeat),
         "invalidate(Author)": median_ms(lambda: invalidate(Author), repeat),
     }
-    assert entry.peek(0) is MISSING and entry.peek(count - 1) is MISSING
+    assert entry.peek(0) is MISSING
+    assert entry.peek(count - 1) is MISSING
     return out
 
 
