@@ -212,9 +212,9 @@ def bump(keys: list[str], *, targets: list[str], using: str | None = None) -> No
         cache_invalidated.send(sender=None, targets=targets, keys=keys)
 
 
-def uncommitted(keys: tuple[str, ...]) -> bool:
-    """True when this thread's open transaction wrote one of ``keys``' targets: bypass."""
-    return transactions.uncommitted(keys)
+# True when this thread's open transaction wrote one of the keys' targets: bypass the cache
+# (the transactions function itself: this runs on every cache hit)
+uncommitted = transactions.uncommitted
 
 
 def storable(keys: tuple[str, ...], tokens: tuple[Any, ...]) -> bool:

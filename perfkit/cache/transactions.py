@@ -27,7 +27,14 @@ from django.db import connections
 
 __all__ = ["defer", "in_transaction", "snapshot_isolated", "uncommitted"]
 
-_tx = threading.local()
+
+class _State(threading.local):
+    # a class default: reading a missing attribute of a threading.local raises internally and
+    # costs about 1 us, which every cache hit would pay
+    levels: dict[tuple[Any, ...], _Level] | None = None
+
+
+_tx = _State()
 _ISOLATED = {"repeatable read", "repeatable_read", "serializable", "snapshot"}
 
 
@@ -62,7 +69,7 @@ def defer(connection: Any, using: str, keys: list[str], bump: Callable[[list[str
     Outside a real transaction (a test case's blocks) the keys are not dirty: the caller bumps
     at once and this only registers the commit-time bump.
     """
-    levels: dict[tuple[Any, ...], _Level] | None = getattr(_tx, "levels", None)
+    levels = _tx.levels
     if levels is None:
         levels = _tx.levels = {}
     ident = (using, id(connection), tuple(connection.savepoint_ids))
@@ -97,7 +104,7 @@ def uncommitted(keys: tuple[str, ...] | list[str]) -> bool:
 
     The caller then bypasses the cache: it reads its own writes and stores nothing.
     """
-    levels: dict[tuple[Any, ...], _Level] | None = getattr(_tx, "levels", None)
+    levels = _tx.levels
     if not levels:
         return False
     for ident, level in list(levels.items()):
