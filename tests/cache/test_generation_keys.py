@@ -108,3 +108,16 @@ def test_long_string_pks_make_keys_every_backend_takes(cache_alias):
     written = generations.write_keys(Session, [key])
     assert written[1] in generations.dependency_keys((Session, key), "test")
     assert all(len(k) <= 200 for k in written)
+
+
+def test_long_function_names_make_entry_keys_every_backend_takes(cache_alias):
+    def body(x):
+        return x * 2
+
+    body.__qualname__ = "f" * 190
+    wrapped = cached(timeout=60, cache=cache_alias)(body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        assert wrapped(2) == 4
+        assert wrapped.peek(2) == 4
+    assert len(wrapped.key_for(2)) <= 200
