@@ -112,6 +112,13 @@ OPTIONS: dict[str, Option] = {
         None,
         lambda value: None if value is None or value > 0 else "must be positive or None",
     ),
+    "GENERATIONS_PER_DATABASE": Option(
+        False,
+        (bool,),
+        "A write on a database that is not the model's home (`router.db_for_write`) bumps "
+        "generations of that database only; entries computed there depend on "
+        "`on_database(alias, ...)`.",
+    ),
     "REPLICA_LAG": Option(
         0,
         _NUM,
@@ -213,6 +220,7 @@ class PerfkitSettings:
     XFETCH_BETA: float
     ERROR_LOG_INTERVAL: float
     GENERATION_TIMEOUT: float | None
+    GENERATIONS_PER_DATABASE: bool
     REPLICA_LAG: float
     TRACK_RAW_SQL: bool
     VIEW_CACHE_HEADER: bool

@@ -28,7 +28,7 @@ from django.apps import apps
 from django.db import connections
 from django.db.models import Model
 
-from perfkit.cache import failures, transactions
+from perfkit.cache import databases, failures, transactions
 from perfkit.cache.catalog import registry
 from perfkit.cache.keys import MAX_KEY_LENGTH, digest
 from perfkit.cache.store import Store, get_store
@@ -106,6 +106,9 @@ def model_of(target: Any, where: str) -> type[Model]:
 def dependency_keys(target: Any, where: str) -> list[str]:
     """The generation keys an entry depending on ``target`` snapshots."""
     prefix = perfkit_settings.KEY_PREFIX
+    if isinstance(target, databases.OnDatabase):
+        keys = [key for inner in target.targets for key in dependency_keys(inner, where)]
+        return databases.localise(keys, target.alias)
     if isinstance(target, Model):
         if target.pk is None:
             raise ImproperlyConfiguredError(
@@ -196,6 +199,7 @@ def replay(store: Store) -> None:
 
 def bump(keys: list[str], *, targets: list[str], using: str | None = None) -> None:
     """Bump ``keys``: now, or when the transaction open on ``using`` commits."""
+    keys = databases.localise(keys, using)
     if using is None:
         _bump_now(keys)
     else:
