@@ -8,8 +8,8 @@ tables included) as a write with unknown rows: the model and its ``*`` generatio
 the ORM runs are skipped (its compiler hooks already bumped them, row-precisely): the hooks run
 the compiler inside ``orm_call``, which sets a context variable.
 
-Cheap on purpose: every other statement costs a slice and a ``startswith``; a write statement
-one regular expression pass.  Unknown tables (the database cache's own table, tables of no
+Cheap on purpose: every other statement costs a slice of its first 32 characters and a
+``startswith``; a write statement one regular expression pass.  Unknown tables (the database cache's own table, tables of no
 model) are ignored.
 """
 
@@ -109,7 +109,7 @@ def _wrapper(execute: Any, sql: Any, params: Any, many: bool, context: dict[str,
     result = execute(sql, params, many, context)
     if (
         type(sql) is str
-        and sql.lstrip()[:8].upper().startswith(_HEADS)
+        and sql[:32].lstrip()[:8].upper().startswith(_HEADS)
         and not _orm.get()
         and perfkit_settings.TRACK_RAW_SQL
         and perfkit_settings.INVALIDATION
