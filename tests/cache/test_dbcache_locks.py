@@ -110,3 +110,24 @@ def test_writers_in_opposite_order_do_not_deadlock(db_only):
     assert not b.errors
     assert names.peek() is MISSING
     assert names() == (["book!", "other!"], ["A!", "B!"])
+
+
+def test_the_cache_connection_is_autocommit_and_closes_with_the_callers(db_only):
+    from django.db import connection
+
+    from demo_project.bookstore.models import Tag
+
+    @cached(timeout=60, depends_on=[Tag])
+    def tags():
+        return Tag.objects.count()
+
+    with transaction.atomic():
+        make_book("inside")
+        assert tags() == 0  # not written in this transaction: cached, off the transaction
+        assert tags.peek() == 0
+    second = connection._perfkit_second
+    assert second.connection is not None
+    assert second.get_autocommit()
+    assert not second.in_atomic_block
+    connection.close()
+    assert second.connection is None
