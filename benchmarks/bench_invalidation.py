@@ -1,11 +1,18 @@
-"""Cost of one ORM write's invalidation with 10 and 100,000 dependent entries.
+"""Invalidation cost of one write with 10 vs many dependent entries (must stay flat).
 
-    .venv/bin/python benchmarks/bench_invalidation.py [--entries 100000] [--writes 200]
+    .venv/bin/python benchmarks/bench_invalidation.py [--entries 100000] [--repeat 21]
 
-Uses the test settings (SQLite in memory, the test Redis under this process's key prefix, whose
-keys it deletes at the end).  For each write kind it reports the median milliseconds of the
-whole write (SQL + invalidation) and how many SQL statements it ran, with 10 and with
-``--entries`` entries depending on what the write invalidates: the cost must stay flat.
+For each cache (local memory; django-redis on a private ``redis-server``) and each number of
+entries that depend on ``Author`` (10, ``--entries``), the median time of:
+
+- an ORM write in autocommit (``author.save()``: the UPDATE plus its bump),
+- the same write inside ``transaction.atomic()`` (the bump runs at commit),
+- a raw SQL ``UPDATE`` through a Django cursor (the execute wrapper's bump),
+- ``invalidate(Author)`` alone (one ``set_many`` of the model generations),
+
+and, as the baseline, the UPDATE with invalidation off. Then checks that every dependent entry
+is invalid. This process and the private Redis are pinned to CPU 0. Writes
+``benchmarks/results/bench_invalidation.json``.
 """
 
 from __future__ import annotations
@@ -13,88 +20,168 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+from _redis import start_redis  # benchmarks/ is on sys.path when a script runs
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def setup_django(port: int) -> None:
+    import django
+    from django.conf import settings
+
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="bench",
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "perfkit",
+            "demo_project.bookstore",
+        ],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+            },
+            "redis": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{port}/0",
+            },
+        },
+        PERFKIT={"KEY_PREFIX": "bench", "XFETCH_BETA": 0.0},
+        USE_TZ=True,
+    )
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, run_syncdb=True)
+
+
+def median_ms(func, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000, 4)
+
+
+def measure(alias: str, count: int, repeat: int) -> dict[str, float]:
+    from django.db import connection, transaction
+    from django.test import override_settings
+
+    from demo_project.bookstore.models import Author
+    from perfkit.cache import MISSING, cached, invalidate
+
+    author = Author.objects.create(name=f"A{alias}{count}")
+    table = Author._meta.db_table
+
+    @cached(timeout=3600, cache=alias, depends_on=[Author])
+    def entry(n):
+        return n
+
+    for start in range(0, count, 5000):
+        entry.warm_many(((n,), {}) for n in range(start, min(count, start + 5000)))
+    assert entry.peek(count - 1) == count - 1
+
+    def save():
+        author.save(update_fields=["name"])
+
+    def save_in_transaction():
+        with transaction.atomic():
+            author.save(update_fields=["name"])
+
+    def raw_update():
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET name = name WHERE id = %s", [author.pk])
+
+    with override_settings(PERFKIT={"KEY_PREFIX": "bench", "INVALIDATION": False}):
+        baseline = median_ms(save, repeat)
+        assert entry.peek(0) == 0  # nothing was bumped
+    out = {
+        "save, invalidation off (baseline)": baseline,
+        "save (autocommit)": median_ms(save, repeat),
+        "save in atomic() (bump at commit)": median_ms(save_in_transaction, repeat),
+        "raw SQL UPDATE": median_ms(raw_update, repeat),
+        "invalidate(Author)": median_ms(lambda: invalidate(Author), repeat),
+    }
+    assert entry.peek(0) is MISSING
+    assert entry.peek(count - 1) is MISSING
+    return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--writes", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=21)
     args = parser.parse_args()
+    os.sched_setaffinity(0, {0})
+    tmp = tempfile.mkdtemp(prefix=f"perfkit-bench-invalidation-{os.getpid()}-")
+    server, port = start_redis(tmp)
+    try:
+        setup_django(port)
+        import django
 
-    import django
+        from perfkit.cache import registry
 
-    django.setup()
-    from django.conf import settings
-    from django.core.cache import caches
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import override_settings
-    from django.test.utils import CaptureQueriesContext
-
-    from demo_project.bookstore.models import Book, Tag
-    from perfkit.cache import MISSING, cached
-    from tests.cache.test_invalidation import make_books
-    from tests.testapp.models import Opinion, Product
-
-    big = {**settings.CACHES["default"], "OPTIONS": {"MAX_ENTRIES": 10 * args.entries}}
-    override_settings(CACHES={**settings.CACHES, "default": big}).enable()
-    call_command("migrate", verbosity=0, run_syncdb=True)
-    _, _, books = make_books(2)
-    tags = [Tag.objects.create(name=f"t{i}", slug=f"t{i}") for i in range(5)]
-    product = Product.objects.create(name="p")
-    opinion = Opinion.objects.create(product=product)
-
-    def writes():
-        def save():
-            books[0].save()
-
-        def tracked_save():
-            opinion.save()
-
-        def m2m_clear():
-            books[1].tags.add(*tags)
-            books[1].tags.clear()
-
-        return {"save": save, "tracked_save": tracked_save, "m2m_add_clear": m2m_clear}
-
-    out: dict = {}
-    for alias in ("default", "redis"):
-        for count in (10, args.entries):
-
-            @cached(timeout=3600, cache=alias, depends_on=lambda n: [(Book, books[0].pk), Tag,
-                    (Opinion, {"product": product.pk})])  # fmt: skip
-            def entry(n):
-                return n
-
-            for start in range(0, count, 5000):
-                entry.warm_many(((n,), {}) for n in range(start, min(count, start + 5000)))
-            assert entry.peek(count - 1) == count - 1
-            for name, write in writes().items():
-                times = []
-                for _ in range(args.writes):
-                    started = time.perf_counter()
-                    write()
-                    times.append(time.perf_counter() - started)
-                with CaptureQueriesContext(connection) as queries:
-                    write()
-                out[f"{alias}:{name}:{count}"] = {
-                    "median_ms": round(statistics.median(times) * 1000, 3),
-                    "sql": len(queries),
-                }
-            assert entry.peek(0) is MISSING
-            if alias == "default":
-                caches[alias].clear()
-    client = caches["redis"].client.get_client()
-    keys = list(client.scan_iter(match=f"{settings.TEST_KEY_PREFIX}:*", count=5000))
-    for start in range(0, len(keys), 5000):
-        client.delete(*keys[start : start + 5000])
-    print(json.dumps(out, indent=2))
+        results: dict[str, dict[str, dict[str, float]]] = {}
+        for alias, name in (("default", "locmem"), ("redis", "redis")):
+            for count in (10, args.entries):
+                for key in [k for k in registry if k.startswith("__main__.")]:
+                    del registry[key]  # bumps go to this alias only
+                results.setdefault(name, {})[str(count)] = measure(alias, count, args.repeat)
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    small, large = "10", str(args.entries)
+    plots = []
+    for name, by_count in results.items():
+        plots.append(
+            {
+                "file": f"bench_invalidation_{name}.png",
+                "title": f"One write's invalidation cost ({name})",
+                "kind": "grouped",
+                "ylabel": "median ms per write",
+                "groups": list(by_count[small]),
+                "series": [
+                    {"label": f"{n} dependent entries", "values": list(by_count[n].values())}
+                    for n in (small, large)
+                ],
+            }
+        )
+    result = {
+        "what": "median milliseconds of one write (and its invalidation), by dependent entries",
+        "machine": {
+            "python": platform.python_version(),
+            "django": django.get_version(),
+            "cpus": os.cpu_count(),
+            "pinned": 0,
+        },
+        "repeat": args.repeat,
+        "bump_ms": results,
+        "ratio_large_to_small": {
+            f"{name}: {op}": round(by_count[large][op] / by_count[small][op], 2)
+            for name, by_count in results.items()
+            for op in by_count[small]
+        },
+        "plots": plots,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2)
+    (RESULTS / "bench_invalidation.json").write_text(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -20,3 +20,7 @@ class PerfkitConfig(AppConfig):
         from perfkit.warming import startup as _warming  # noqa: F401  (checks, Celery apps)
 
         install_internals()  # the ORM write hooks (perfkit.internals.orm), other patches
+
+        from perfkit.cache import rawsql
+
+        rawsql.install()  # raw SQL writes through a Django cursor bump their tables

@@ -104,6 +104,35 @@ OPTIONS: dict[str, Option] = {
         None,
         _non_negative,
     ),
+    "GENERATION_TIMEOUT": Option(
+        30 * 24 * 3600,
+        (int, float, type(None)),
+        "Seconds a generation key lives after its last write (None: forever). An expired "
+        "generation counts as changed: its entries are recomputed once.",
+        None,
+        lambda value: None if value is None or value > 0 else "must be positive or None",
+    ),
+    "GENERATIONS_PER_DATABASE": Option(
+        False,
+        (bool,),
+        "A write on a database that is not the model's home (`router.db_for_write`) bumps "
+        "generations of that database only; entries computed there depend on "
+        "`on_database(alias, ...)`.",
+    ),
+    "REPLICA_LAG": Option(
+        0,
+        _NUM,
+        "Seconds a read replica may lag: a value computed within this time of a write to one "
+        "of its dependencies is served but not stored. 0 turns the check off.",
+        None,
+        _non_negative,
+    ),
+    "TRACK_RAW_SQL": Option(
+        True,
+        (bool,),
+        "Invalidate the models of the tables that raw SQL writes (INSERT, UPDATE, DELETE, "
+        "REPLACE, TRUNCATE through a Django cursor).",
+    ),
     "VIEW_CACHE_HEADER": Option(
         True, (bool,), "In DEBUG, add `X-Perfkit-Cache: hit|miss|stale` to cached views."
     ),
@@ -190,6 +219,10 @@ class PerfkitSettings:
     LOCK_WAIT: float
     XFETCH_BETA: float
     ERROR_LOG_INTERVAL: float
+    GENERATION_TIMEOUT: float | None
+    GENERATIONS_PER_DATABASE: bool
+    REPLICA_LAG: float
+    TRACK_RAW_SQL: bool
     VIEW_CACHE_HEADER: bool
     BREAKER_THRESHOLD: int
     BREAKER_COOLDOWN: float

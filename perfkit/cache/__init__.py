@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from perfkit.cache import checks as _checks  # noqa: F401  (registers perfkit.E1xx)
 from perfkit.cache.catalog import MISSING, WarmResult, registry
+from perfkit.cache.databases import on_database
 from perfkit.cache.decorators import AsyncCachedFunction, CachedFunction, cached
 from perfkit.cache.invalidation import invalidate
 from perfkit.cache.stampede import set_background_refresher
@@ -26,6 +27,7 @@ __all__ = [
     "cached",
     "cached_view",
     "invalidate",
+    "on_database",
     "registry",
     "reset_stats",
     "set_background_refresher",

@@ -1,45 +1,84 @@
 """Dependency generations: targets -> generation keys, snapshots, bumps (transaction-aware).
 
-A generation is a random token stored with no expiry; a bump writes a new one.  An entry
-stores the tokens of its generations as read *before* computing and is fresh only while they
-are all unchanged, so a missing generation (evicted, flushed) counts as changed.
+A generation is a token; a bump writes a new one.  An entry stores the tokens of its
+generations as read *before* computing and is fresh only while they are all unchanged, so a
+missing generation (evicted, flushed, expired after ``PERFKIT["GENERATION_TIMEOUT"]``) counts
+as changed and costs a recompute, never a stale value.  A token written by a bump carries the
+time of the bump (milliseconds, above 32 random bits), which ``PERFKIT["REPLICA_LAG"]`` reads.
 
 Keys (``P`` = ``PERFKIT["KEY_PREFIX"]``): ``P:g:app.model`` (any write to the table),
 ``P:g:app.model:<pk>`` (a write to that row), ``P:g:app.model:*`` (a write whose rows are not
 known, such as a filtered ``QuerySet.update()``), ``P:f:<function>`` (``invalidate(function)``).
+A row key longer than 200 characters (a long string pk) becomes ``P:g:app.model:h:<digest>``:
+the database cache stores keys of up to 255 characters, memcached 250.
+
+Inside a transaction bumps wait for the commit (see transactions.py).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.apps import apps
 from django.db import connections
 from django.db.models import Model
 
-from perfkit.cache import failures, targets
+from perfkit.cache import databases, failures, targets, transactions
 from perfkit.cache.catalog import registry
+from perfkit.cache.keys import MAX_KEY_LENGTH, digest
 from perfkit.cache.store import Store, get_store
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
-from perfkit.internals import orm
 from perfkit.signals import cache_invalidated
 
-__all__ = ["bump", "dependency_keys", "label", "new_token", "snapshot", "uncommitted"]
+__all__ = [
+    "bump",
+    "bumped_at",
+    "dependency_keys",
+    "label",
+    "new_token",
+    "snapshot",
+    "storable",
+    "uncommitted",
+]
 
+logger = logging.getLogger("perfkit.cache")
 _random = random.SystemRandom()
-_tx = threading.local()
+# the wall clock of bump times and of the REPLICA_LAG check (tests replace it)
+clock: Callable[[], float] = time.time
 # alias -> generation keys whose bump could not reach that cache; replayed before its next read
 pending: dict[str, set[str]] = {}
 _pending_lock = threading.Lock()
 
 
 def new_token() -> int:
-    """A fresh generation token (an int: django-redis stores it unpickled)."""
-    return _random.getrandbits(62)
+    """A bump's token: the time in milliseconds above 32 random bits (an int: django-redis
+    stores it unpickled)."""
+    return (int(clock() * 1000) << 32) | _random.getrandbits(32)
+
+
+def created_token() -> int:
+    """The token of a generation created because it was missing: no bump time (epoch 0)."""
+    return _random.getrandbits(32) | 1
+
+
+def bumped_at(token: Any) -> float:
+    """When the bump that wrote ``token`` happened (0.0: not a timed bump)."""
+    return (token >> 32) / 1000 if type(token) is int else 0.0
+
+
+def row_key(base: str, pk: Any) -> str:
+    """The generation key of one row: ``base:pk``, or ``base:h:<digest>`` when that is too
+    long for a cache key or has characters memcached refuses."""
+    key = f"{base}:{pk}"
+    if len(key) <= MAX_KEY_LENGTH and key.isprintable() and " " not in key:
+        return key
+    return f"{base}:h:{digest(str(pk))}"
 
 
 def label(model: type[Model]) -> str:
@@ -67,6 +106,9 @@ def model_of(target: Any, where: str) -> type[Model]:
 def dependency_keys(target: Any, where: str) -> list[str]:
     """The generation keys an entry depending on ``target`` snapshots."""
     prefix = perfkit_settings.KEY_PREFIX
+    if isinstance(target, databases.OnDatabase):
+        keys = [key for inner in target.targets for key in dependency_keys(inner, where)]
+        return databases.localise(keys, target.alias)
     if isinstance(target, Model):
         if target.pk is None:
             raise ImproperlyConfiguredError(
@@ -84,7 +126,7 @@ def dependency_keys(target: Any, where: str) -> list[str]:
     else:
         return [f"{prefix}:g:{label(model_of(target, where))}"]
     base = f"{prefix}:g:{label(model)}"
-    return [f"{base}:{targets.canonical_pk(model, pk)}", f"{base}:*"]
+    return [row_key(base, targets.canonical_pk(model, pk)), f"{base}:*"]
 
 
 def base_of(model: type[Model]) -> str:
@@ -93,7 +135,7 @@ def base_of(model: type[Model]) -> str:
 
 def field_key(model: type[Model], name: str, value: str) -> str:
     """The generation of the rows of ``model`` whose field ``name`` is ``value`` (canonical)."""
-    return f"{base_of(model)}.{name}={value}"
+    return row_key(f"{base_of(model)}.{name}", value)
 
 
 def write_keys(model: type[Model], pks: Iterable[Any] | None) -> list[str]:
@@ -101,7 +143,7 @@ def write_keys(model: type[Model], pks: Iterable[Any] | None) -> list[str]:
     base = f"{perfkit_settings.KEY_PREFIX}:g:{label(model)}"
     if pks is None:
         return [base, base + ":*"]
-    return [base, *(f"{base}:{pk}" for pk in pks)]
+    return [base, *(row_key(base, pk) for pk in pks)]
 
 
 def snapshot(store: Store, keys: tuple[str, ...], found: dict[str, Any]) -> tuple[Any, ...]:
@@ -109,9 +151,9 @@ def snapshot(store: Store, keys: tuple[str, ...], found: dict[str, Any]) -> tupl
     tokens = [found.get(key) for key in keys]
     if None in tokens:
         fresh = {
-            key: new_token() for key, token in zip(keys, tokens, strict=False) if token is None
+            key: created_token() for key, token in zip(keys, tokens, strict=False) if token is None
         }
-        store.set_many(fresh, timeout=None)
+        store.set_many(fresh, timeout=perfkit_settings.GENERATION_TIMEOUT)
         tokens = [found.get(key) or fresh[key] for key in keys]
     return tuple(tokens)
 
@@ -126,15 +168,22 @@ def aliases() -> set[str]:
 
 
 def _bump_now(keys: list[str]) -> None:
+    timeout = perfkit_settings.GENERATION_TIMEOUT
     for alias in aliases():
         try:
             store = get_store(alias)
         except Exception:  # an alias that is not configured (any more): nothing to bump
+            logger.debug("perfkit.cache: no cache %r to bump", alias, exc_info=True)
             continue
         with _pending_lock:
             todo = set(keys) | pending.pop(alias, set())
         try:
-            store.set_many({key: new_token() for key in todo}, timeout=None)
+            store.set_many({key: new_token() for key in todo}, timeout=timeout)
+            if store.deferred():
+                # written inside the caller's transaction (SQLite database cache): a rollback
+                # would undo it, so it is written again once the transaction is over
+                with _pending_lock:
+                    pending.setdefault(alias, set()).update(todo)
         except Exception as exc:
             with _pending_lock:
                 pending.setdefault(alias, set()).update(todo)
@@ -142,80 +191,64 @@ def _bump_now(keys: list[str]) -> None:
                 failures.report(None, "invalidation", sorted(todo)[:10], alias, exc, "bump")
             except Exception:
                 # FAIL_MODE closed must not break a database write either: the bump is kept
-                pass
+                logger.debug("perfkit.cache: bump kept for replay", exc_info=True)
 
 
 def replay(store: Store) -> None:
     """Replay the bumps that could not reach ``store``'s cache (raises if it still fails)."""
+    if store.deferred():
+        return  # the caller's own transaction sees its bumps; replay once it is over
     with _pending_lock:
         todo = pending.pop(store.alias, None)
     if not todo:
         return
     try:
-        store.set_many({key: new_token() for key in todo}, timeout=None)
+        store.set_many(
+            {key: new_token() for key in todo}, timeout=perfkit_settings.GENERATION_TIMEOUT
+        )
     except Exception:
         with _pending_lock:
             pending.setdefault(store.alias, set()).update(todo)
         raise
 
 
-def _in_transaction(connection: Any) -> bool:
-    # a test case's own atomic blocks count as committed
-    return connection.in_atomic_block and any(
-        not orm.testcase_block(block) for block in connection.atomic_blocks
-    )
-
-
-def _bump_on_commit(connection: Any, using: str, keys: list[str]) -> None:
-    # one on_commit callback per savepoint level collects every key written there, so a loop
-    # of 10,000 saves in one transaction bumps once at commit, not 10,000 times.  A callback
-    # is reused only while Django still holds it: a rollback drops it, and the next write
-    # registers a new one.
-    waiting = getattr(_tx, "commit", None)
-    if waiting is None:
-        waiting = _tx.commit = {}
-    ident = (using, id(connection), tuple(connection.savepoint_ids))
-    entry = waiting.get(ident)
-    if entry is not None and any(item[1] is entry[1] for item in connection.run_on_commit):
-        entry[0].update(keys)
-        return
-    collected = set(keys)
-
-    def flush() -> None:
-        if waiting.get(ident, (None,))[0] is collected:
-            del waiting[ident]
-        _bump_now(sorted(collected))
-
-    if len(waiting) > 1000:  # entries of rolled-back transactions: their callbacks are gone
-        waiting.clear()
-    waiting[ident] = (collected, flush)
-    connection.on_commit(flush, robust=True)
-
-
 def bump(keys: list[str], *, targets: list[str], using: str | None = None) -> None:
-    """Bump ``keys`` now and, inside a transaction on ``using``, again when it commits."""
-    _bump_now(keys)
-    if using is not None:
+    """Bump ``keys``: now, or when the transaction open on ``using`` commits."""
+    keys = databases.localise(keys, using)
+    if using is None:
+        _bump_now(keys)
+    else:
         connection = connections[using]
-        if connection.in_atomic_block:
-            _bump_on_commit(connection, using, keys)
-            if _in_transaction(connection):
-                dirty = getattr(_tx, "dirty", None)
-                if dirty is None:
-                    dirty = _tx.dirty = {}
-                dirty.setdefault(using, set()).update(keys)
+        if transactions.in_transaction(connection):
+            # other connections cannot see the write before the commit; this thread bypasses
+            # the cache for these keys until then
+            transactions.defer(connection, using, keys, _bump_now)
+        else:
+            _bump_now(keys)
+            if connection.in_atomic_block:  # a test case's own blocks count as committed
+                transactions.defer(connection, using, keys, _bump_now)
     if cache_invalidated.receivers:
         cache_invalidated.send(sender=None, targets=targets, keys=keys)
 
 
-def uncommitted(keys: tuple[str, ...]) -> bool:
-    """True when this thread's open transaction wrote one of ``keys``' targets (do not store)."""
-    dirty = getattr(_tx, "dirty", None)
-    if not dirty:
+# True when this thread's open transaction wrote one of the keys' targets: bypass the cache
+# (the transactions function itself: this runs on every cache hit)
+uncommitted = transactions.uncommitted
+
+
+def storable(keys: tuple[str, ...], tokens: tuple[Any, ...]) -> bool:
+    """May a value computed from generations ``tokens`` (read before computing) be stored?
+
+    Not when this thread's transaction wrote one of them (it may roll back), nor inside a
+    transaction above READ COMMITTED (its snapshot may predate another process's commit), nor
+    within ``PERFKIT["REPLICA_LAG"]`` seconds of a bump of one of them (a lagging replica may
+    not have the write yet): such values are served, not stored.
+    """
+    if transactions.uncommitted(keys) or transactions.snapshot_isolated():
         return False
-    for using, written in list(dirty.items()):
-        if not _in_transaction(connections[using]):
-            del dirty[using]
-        elif not written.isdisjoint(keys):
-            return True
-    return False
+    lag = perfkit_settings.REPLICA_LAG
+    if lag and tokens:
+        newest = max(bumped_at(token) for token in tokens)
+        if clock() - newest < lag:
+            return False
+    return True

@@ -8,8 +8,8 @@ are all seen.  A write whose rows are known (a ``save``, a ``pk__in`` batch, an 
 RETURNING, a through table's ends) bumps those rows and the model; any other write bumps the
 model and its ``*`` generation.  Multi-table parents and children share their generations;
 through tables bump the rows they link (see relations.py).  One write costs one ``set_many``
-per cache alias, however many entries depend on it.  Raw SQL (``cursor.execute``) is not seen:
-call ``invalidate()`` after it.
+per cache alias, however many entries depend on it.  Raw SQL through a Django
+cursor is seen by rawsql.py.
 """
 
 from __future__ import annotations
@@ -21,12 +21,16 @@ from typing import Any
 from django.db import router
 from django.db.models import Model
 
-from perfkit.cache import generations, relations, targets
+from perfkit.cache import generations, rawsql, relations, targets
 from perfkit.cache.targets import canonical_pk, canonical_value, field_targets, track_fields
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
 
-__all__ = ["failures", "invalidate", "prepare", "track_fields", "written"]
+__all__ = ["failures", "invalidate", "orm_call", "prepare", "track_fields", "written"]
+
+# the compiler hooks (perfkit.internals.orm) run the ORM statement through this, so the raw
+# SQL wrapper leaves it alone
+orm_call = rawsql.orm_call
 
 logger = logging.getLogger("perfkit.cache")
 # hook failures by stage ("prepare", "written"): logged each time, counted for tests/monitoring

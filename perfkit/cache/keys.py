@@ -125,7 +125,9 @@ class KeyBuilder:
         self.simple = all(p.kind in simple for p in params)
         self.names = [p.name for p in params]
         self.defaults = [p.default for p in params]
-        self.head = ("c:" + safe_key(name) + ":") + (f"v{version}:" if version is not None else "")
+        head = ("c:" + safe_key(name) + ":") + (f"v{version}:" if version is not None else "")
+        # the argument digest (32) and KEY_PREFIX follow: keep the whole key within the limit
+        self.head = head if len(head) <= 120 else "c:h:" + digest(head) + ":"
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """The call's arguments by parameter name, defaults applied (TypeError like a call)."""

@@ -127,6 +127,8 @@ class Engine:
             return None
 
     def _decide(self, store: Store, key: str, gkeys: tuple, args: Any, kwargs: Any) -> Decision:
+        if generations.uncommitted(gkeys):  # this transaction wrote a dependency: read-your-writes
+            return _UNCACHED
         found = self._read(store, key, gkeys)
         if found is None:
             return _UNCACHED
@@ -213,7 +215,7 @@ class Engine:
             if (
                 decision.tokens is not None
                 and (value is not None or self.cache_none)
-                and not generations.uncommitted(gkeys)
+                and generations.storable(gkeys, decision.tokens)
             ):
                 timeout = self._resolved[3]
                 now = time.time()
@@ -244,6 +246,8 @@ class Engine:
 
     def _peek(self, args: tuple, kwargs: dict) -> Any:
         store, key, gkeys = self._begin(args, kwargs)
+        if generations.uncommitted(gkeys):
+            return MISSING
         found = self._read(store, key, gkeys) if store is not None else None
         if not found:
             return MISSING

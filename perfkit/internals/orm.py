@@ -51,7 +51,7 @@ def _hooks() -> Any:
 
 def _wrap_insert(original: Callable[..., Any]) -> Callable[..., Any]:
     def execute_sql(self: Any, *args: Any, **kwargs: Any) -> Any:
-        rows = original(self, *args, **kwargs)
+        rows = _hooks().orm_call(original, self, *args, **kwargs)
         returning = getattr(self, "returning_fields", None)
         _hooks().written("insert", self.query, self.using, None, rows, returning)
         return rows
@@ -63,7 +63,7 @@ def _wrap_change(kind: str, original: Callable[..., Any]) -> Callable[..., Any]:
     def execute_sql(self: Any, *args: Any, **kwargs: Any) -> Any:
         hooks = _hooks()
         before = hooks.prepare(kind, self.query, self.using)
-        result = original(self, *args, **kwargs)
+        result = hooks.orm_call(original, self, *args, **kwargs)
         hooks.written(kind, self.query, self.using, before)
         return result
 
@@ -78,7 +78,7 @@ def _wrap_returning_update(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(self, returning_fields, *args, **kwargs)
         hooks = _hooks()
         before = hooks.prepare("update", self.query, self.using)
-        rows = original(self, returning_fields, *args, **kwargs)
+        rows = hooks.orm_call(original, self, returning_fields, *args, **kwargs)
         hooks.written("update", self.query, self.using, before)
         return rows
 
