@@ -121,6 +121,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, Any]:
 
         key = item.nodeid.partition("::")[2]
         records.current_test = (key, Path(str(item.path)))
+        records.reset_numbering()
         records.session_mode = item.config.getoption("perfkit_record_mode")
     return (yield)
 

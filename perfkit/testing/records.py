@@ -2,20 +2,24 @@
 
 The record lives beside the test module (``test_x.py`` -> ``test_x.perf.yml``), keyed by the
 test id (the pytest node id without its file part, or ``Class.method`` under unittest), plus
-``#name`` when ``name`` is given.  Modes:
+``#name`` when ``name`` is given.  A second unnamed block in one test is ``<test id>.2``, the
+third ``.3`` (as django-perf-rec numbers them), so blocks are never compared with each other.
+The modes mean what django-perf-rec's do:
 
 - ``once`` (default): write a missing record, compare an existing one.
 - ``none``: compare only; a missing record fails.
-- ``all``: write every record, never fail.
-- ``overwrite``: like ``all``, and stale records (of tests that no longer exist) are pruned at
-  the end of the pytest session.
-- ``ratchet``: fail only when the block does *more* (new shapes, more queries of a shape, more
-  cache operations or misses); when it does less, tighten the record.
+- ``all``: compare an existing record; write a missing one *and fail*, so a CI run notices a
+  test whose record was never committed.
+- ``overwrite``: write every record, never fail; stale records (of tests that no longer
+  exist) are pruned at the end of the pytest session.
+- ``ratchet`` (perfkit's own): fail only when the block does *more* (new shapes, more queries
+  of a shape, more cache operations or misses); when it does less, tighten the record.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +38,22 @@ MODES: tuple[str, ...] = OPTIONS["RECORD_MODE"].choices or ()
 # set by the pytest plugin: --perfkit-record-mode, and the running test's (key, module file)
 session_mode: str | None = None
 current_test: tuple[str, Path] | None = None
+# unnamed blocks counted per test: the plugin resets it as each test starts
+_numbering: dict[tuple[str, Path], int] = {}
+_last_unnamed: list[tuple[str, Path]] = []  # outside pytest's hooks: the previous block's test
+_NUMBERED = re.compile(r"\.\d+$")
+
+
+def reset_numbering() -> None:
+    """Start counting unnamed blocks afresh (a new test begins)."""
+    _numbering.clear()
+    _last_unnamed.clear()
+
+
+def number_unnamed(key: str, file: Path, counts: dict[tuple[str, Path], int]) -> str:
+    """``key`` for a test's first unnamed block, then ``key.2``, ``key.3``..."""
+    count = counts[(key, file)] = counts.get((key, file), 0) + 1
+    return key if count == 1 else f"{key}.{count}"
 
 
 def record_path(module_file: str | Path) -> Path:
@@ -53,6 +73,7 @@ def resolve_mode(mode: str | None, owner: str = "perf_record") -> str:
 
 
 def _identify(name: str | None, path: str | Path | None) -> tuple[str, Path]:
+    hooked = current_test is not None
     if current_test is not None:
         key, module = current_test
     elif os.environ.get("PYTEST_CURRENT_TEST"):
@@ -66,9 +87,13 @@ def _identify(name: str | None, path: str | Path | None) -> tuple[str, Path]:
         if frame is None:
             raise ImproperlyConfiguredError("perf_record(): cannot tell which test is running.")
         key, module = frame.f_code.co_name, Path(frame.f_code.co_filename)
+    file = Path(path) if path is not None else record_path(module)
     if name:
-        key = f"{key}#{name}"
-    return key, Path(path) if path is not None else record_path(module)
+        return f"{key}#{name}", file
+    if not hooked and _last_unnamed != [(key, file)]:
+        reset_numbering()  # no plugin hook told us: a new test when the test id changes
+        _last_unnamed.append((key, file))
+    return number_unnamed(key, file, _numbering), file
 
 
 class PerfRecord(QueriesAndCacheBlock):
@@ -86,12 +111,22 @@ class PerfRecord(QueriesAndCacheBlock):
         with recordfile.locked(self.path):
             data = recordfile.load(self.path)
             old = data.get(self.key)
-            if old is None and self.mode == "none":
-                raise PerfAssertionError(
-                    f"No performance record {self.key!r} in {self.path} and the record mode is "
-                    "'none'; run once with --perfkit-record-mode=once to create it."
-                )
-            if old is None or self.mode in ("all", "overwrite"):
+            if old is None:
+                if self.mode == "none":
+                    raise PerfAssertionError(
+                        f"No performance record {self.key!r} in {self.path} and the record "
+                        "mode is 'none'; run once with --perfkit-record-mode=once to create it."
+                    )
+                data[self.key] = new
+                recordfile.save(self.path, data)
+                if self.mode == "all":
+                    raise PerfAssertionError(
+                        f"No performance record {self.key!r} in {self.path}: it was written "
+                        "now, and the record mode 'all' fails on a missing record. Commit the "
+                        "file; the next run compares with it."
+                    )
+                return
+            if self.mode == "overwrite":
                 if old != new:
                     data[self.key] = new
                     recordfile.save(self.path, data)
@@ -122,8 +157,9 @@ def perf_record(
     return PerfRecord(key, file, chosen)
 
 
-def _live(key: str, live_keys: Iterable[str]) -> bool:
-    return key.split("#", 1)[0] in set(live_keys)
+def _live(key: str, live_keys: set[str]) -> bool:
+    test = key.split("#", 1)[0]
+    return test in live_keys or _NUMBERED.sub("", test) in live_keys
 
 
 def stale_keys(path: Path, live_keys: Iterable[str]) -> list[str]:

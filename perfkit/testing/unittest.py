@@ -103,7 +103,10 @@ class PerfTestMixin:
         module = Path(inspect.getfile(type(self)))
         test_id: str = self.id()  # type: ignore[attr-defined]
         key = test_id.removeprefix(type(self).__module__ + ".")
+        file = Path(path) if path is not None else records.record_path(module)
         if name:
             key = f"{key}#{name}"
-        file = Path(path) if path is not None else records.record_path(module)
+        else:  # unittest makes one instance per test: the count lives on it
+            counts = self.__dict__.setdefault("_perfkit_unnamed_records", {})
+            key = records.number_unnamed(key, file, counts)
         return PerfRecord(key, file, records.resolve_mode(mode, "assertPerfRecord"))
