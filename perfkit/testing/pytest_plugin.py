@@ -1,7 +1,8 @@
 """perfkit's pytest plugin, registered through the ``pytest11`` entry point (no conftest needed).
 
 Fixtures: ``perfkit_queries`` (a live capture over the test), ``assert_num_queries``,
-``assert_max_queries``, ``perf_record``.  Options: ``--perfkit-record-mode``,
+``assert_max_queries``, ``perf_record``, ``perfkit_isolated_cache``.
+Options: ``--perfkit-record-mode``,
 ``--perfkit-nplusone=off|warn|fail``, ``--perfkit-report[=N]``, ``--perfkit-report-json PATH``.
 Django is imported only once a fixture or an enabled option needs it, so the plugin costs
 nothing in projects that do not use it.
@@ -104,8 +105,21 @@ def assert_max_queries() -> Callable[..., Any]:
 
 
 @pytest.fixture
-def perf_record() -> Callable[..., Any]:
-    """``with perf_record():`` compares the block with this test's entry in test_x.perf.yml."""
+def perfkit_isolated_cache() -> Iterator[str]:
+    """Every cache alias in a private, empty key namespace for the test (yields its name)."""
+    from perfkit.testing.isolation import isolated_cache
+
+    with isolated_cache() as namespace:
+        yield namespace
+
+
+@pytest.fixture
+def perf_record(perfkit_isolated_cache: str) -> Callable[..., Any]:
+    """``with perf_record():`` compares the block with this test's entry in test_x.perf.yml.
+
+    The whole test runs in a private cache namespace, so what it puts in the cache before the
+    block is there inside it, and nothing from earlier tests or runs is.
+    """
     from perfkit.testing import perf_record as factory
 
     return factory

@@ -81,7 +81,7 @@ def _identify(name: str | None, path: str | Path | None) -> tuple[str, Path]:
         file_part, _, key = nodeid.partition("::")
         module = Path(file_part).resolve()
     else:  # plain script: the calling function beside its module
-        frame: Any = sys._getframe(2)
+        frame: Any = sys._getframe(1)
         while frame is not None and _is_internal(frame.f_code.co_filename):
             frame = frame.f_back
         if frame is None:
@@ -97,12 +97,63 @@ def _identify(name: str | None, path: str | Path | None) -> tuple[str, Path]:
 
 
 class PerfRecord(QueriesAndCacheBlock):
-    """Captures queries and cache operations, then checks or writes the record."""
+    """Captures queries and cache operations, then checks or writes the record.
 
-    def __init__(self, key: str, path: Path, mode: str) -> None:
+    With ``isolate_cache`` (the default) the block runs in a private, empty cache namespace
+    (``perfkit.testing.isolation``) unless the test already has one, so its hits and misses
+    do not depend on what earlier tests or runs left in the cache.
+    """
+
+    def __init__(self, key: str, path: Path, mode: str, *, isolate_cache: bool = True) -> None:
         self.key = key
         self.path = path
         self.mode = mode
+        self.isolate_cache = isolate_cache
+        self._isolation: Any = None
+        self._pending: tuple[str | None, str | Path | None, str | None] | None = None
+
+    @classmethod
+    def for_running_test(
+        cls,
+        name: str | None,
+        path: str | Path | None,
+        mode: str | None,
+        *,
+        isolate_cache: bool = True,
+    ) -> PerfRecord:
+        """A record whose key, file and mode are found when the block is entered: a
+        decorator is applied at import time, before pytest says which test runs."""
+        record = cls("", Path(), "", isolate_cache=isolate_cache)
+        record._pending = (name, path, mode)
+        return record
+
+    def open(self) -> Any:
+        if self._pending is not None:
+            name, path, mode = self._pending
+            self.mode = resolve_mode(mode)
+            self.key, self.path = _identify(name, path)
+            self._pending = None
+        if self.isolate_cache:
+            from perfkit.testing.isolation import isolated_cache
+
+            self._isolation = isolated_cache()
+            self._isolation.__enter__()
+        try:
+            return super().open()
+        except BaseException:
+            self._leave_isolation()
+            raise
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave_isolation()
+
+    def _leave_isolation(self) -> None:
+        isolation, self._isolation = self._isolation, None
+        if isolation is not None:
+            isolation.__exit__(None, None, None)
 
     def check(self) -> None:
         __tracebackhide__ = True
@@ -149,12 +200,19 @@ class PerfRecord(QueriesAndCacheBlock):
 
 
 def perf_record(
-    name: str | None = None, *, path: str | Path | None = None, mode: str | None = None
+    name: str | None = None,
+    *,
+    path: str | Path | None = None,
+    mode: str | None = None,
+    isolate_cache: bool = True,
 ) -> PerfRecord:
-    """Compare the block's query and cache shapes with the test's record (see module doc)."""
-    chosen = resolve_mode(mode)
-    key, file = _identify(name, path)
-    return PerfRecord(key, file, chosen)
+    """Compare the block's query and cache shapes with the test's record (see module doc).
+
+    ``isolate_cache=False`` runs the block against the cache as the test left it.
+    """
+    if mode is not None:
+        resolve_mode(mode)  # a bad mode fails here, not when the block runs
+    return PerfRecord.for_running_test(name, path, mode, isolate_cache=isolate_cache)
 
 
 def _live(key: str, live_keys: set[str]) -> bool:
