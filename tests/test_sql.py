@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfkit.sql import fingerprint, shorten
+from perfkit.instrument.sql import fingerprint, shorten
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,10 @@
 """Run scenarios on each cache backend, cold and warm: queries, cache operations and timings.
 
 Per scenario, backend and mode the runner makes one *captured* run (queries through
-``perfkit.testing.capture_queries``, cache operations through ``capture_cache``, perfkit's cache
-signals), then ``warmup`` untimed runs and ``repeat`` timed runs with nothing captured, so the
-timings do not pay for the instrumentation.  *cold*: the cache is emptied before every run;
-*warm*: it is filled by one run first and kept.
+``perfkit.instrument.queries.capture_queries``, cache operations through ``capture_cache``,
+perfkit's cache signals), then ``warmup`` untimed runs and ``repeat`` timed runs with nothing
+captured, so the timings do not pay for the instrumentation.  *cold*: the cache is emptied
+before every run; *warm*: it is filled by one run first and kept.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from django.db import connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
+from perfkit.instrument.queries import CapturedQuery, QueryLog, capture_queries
 from perfkit.testing.block import CaptureBlock
-from perfkit.testing.capture import CapturedQuery, QueryLog, capture_queries
 from perfkit.testing.checks import allow_patterns
 from perfkit.testing.messages import (
     duplicate_lines,

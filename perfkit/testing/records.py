@@ -27,9 +27,9 @@ from typing import Any
 
 from perfkit.conf import OPTIONS, perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
+from perfkit.instrument.locations import _is_internal
 from perfkit.testing import recordfile
 from perfkit.testing.block import QueriesAndCacheBlock
-from perfkit.testing.locations import _is_internal
 
 __all__ = ["MODES", "PerfRecord", "perf_record", "prune_stale", "record_path", "stale_keys"]
 

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 from django.core.cache import caches
 
-from perfkit._observe import cache_observers, report_cache_op
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
+from perfkit.instrument.observe import cache_observers, report_cache_op
 from perfkit.testing import CacheOp, assert_cache_ops, capture_cache
 from tests.testing.helpers import here
 

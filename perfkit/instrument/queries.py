@@ -24,8 +24,8 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from perfkit.conf import perfkit_settings
-from perfkit.sql import fingerprint as _fingerprint
-from perfkit.testing.locations import caller_location
+from perfkit.instrument.locations import caller_location
+from perfkit.instrument.sql import fingerprint as _fingerprint
 
 __all__ = ["CapturedQuery", "QueryGroup", "QueryLog", "capture_queries"]
 
@@ -60,7 +60,7 @@ class CapturedQuery:
 
     @property
     def fingerprint(self) -> str:
-        """The normalised SQL (``perfkit.sql.fingerprint``), computed on first use."""
+        """The normalised SQL (``perfkit.instrument.sql.fingerprint``), computed on first use."""
         if self._fingerprint is None:
             self._fingerprint = _fingerprint(self.sql)
         return self._fingerprint

@@ -2,10 +2,10 @@
 
 While active, the methods of every Django cache alias (sync and async forms, and the
 ``perfkit_strict`` view of perfkit.backends' caches) are wrapped on the cache objects, and an
-observer is added to ``perfkit._observe.cache_observers`` for operations made through a
-backend's own client.  Everything is restored on exit.  A call made *inside* a recorded call
-(``BaseCache.get_many`` calling ``self.get``; ``aget`` running ``get`` in a thread) is not
-recorded twice.
+observer is added to ``perfkit.instrument.observe.cache_observers`` for operations made
+through a backend's own client.  Everything is restored on exit.  A call made *inside* a
+recorded call (``BaseCache.get_many`` calling ``self.get``; ``aget`` running ``get`` in a
+thread) is not recorded twice.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 
-from perfkit._observe import cache_observers
 from perfkit.conf import perfkit_settings
-from perfkit.testing.locations import caller_location
+from perfkit.instrument.locations import caller_location
+from perfkit.instrument.observe import cache_observers
 
 __all__ = ["CacheLog", "CacheOp", "capture_cache"]
 

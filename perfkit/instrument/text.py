@@ -1,0 +1,41 @@
+"""Query groups as lines for humans: shared by the test assertions' messages and the middleware.
+
+``shape()`` elides the column list of a SELECT and shortens long text; ``duplicate_lines()``
+and ``nplusone_lines()`` give one line per group with its count, alias and locations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from perfkit.instrument.queries import QueryGroup
+from perfkit.instrument.sql import shorten
+
+__all__ = ["duplicate_lines", "nplusone_lines", "plural", "shape"]
+
+_SELECT_COLUMNS = re.compile(r"^SELECT (DISTINCT )?(?:(?! FROM ).)+? FROM ", re.IGNORECASE)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def shape(fingerprint: str, width: int = 160) -> str:
+    """A fingerprint for humans: the column list of a SELECT elided, long text shortened."""
+    return shorten(_SELECT_COLUMNS.sub(r"SELECT \1... FROM ", fingerprint, count=1), width)
+
+
+def _from(group: QueryGroup) -> str:
+    return " and ".join(group.locations[:3]) + (" ..." if len(group.locations) > 3 else "")
+
+
+def duplicate_lines(groups: Sequence[QueryGroup]) -> list[str]:
+    return [
+        f"  {g.count}x identical [{g.alias}], from {_from(g)}: `{shape(g.fingerprint)}`"
+        for g in groups
+    ]
+
+
+def nplusone_lines(groups: Sequence[QueryGroup]) -> list[str]:
+    return [f"  {g.count}x `{shape(g.fingerprint)}` [{g.alias}] from {_from(g)}" for g in groups]
