@@ -31,10 +31,18 @@ def _from(group: QueryGroup) -> str:
 
 
 def duplicate_lines(groups: Sequence[QueryGroup]) -> list[str]:
-    return [
-        f"  {g.count}x identical [{g.alias}], from {_from(g)}: `{shape(g.fingerprint)}`"
-        for g in groups
-    ]
+    """One line per query shape and place; groups differing only in parameters are merged
+    (``2x identical [default] for each of 3 parameter sets``) rather than printed alike."""
+    merged: dict[tuple[str, str, str], list[int]] = {}
+    for g in groups:
+        merged.setdefault((g.alias, g.fingerprint, _from(g)), []).append(g.count)
+    lines = []
+    for (alias, fingerprint, where), counts in merged.items():
+        low, high = min(counts), max(counts)
+        times = f"{low}x" if low == high else f"{low}-{high}x"
+        sets = f" for each of {len(counts)} parameter sets" if len(counts) > 1 else ""
+        lines.append(f"  {times} identical [{alias}]{sets}, from {where}: `{shape(fingerprint)}`")
+    return lines
 
 
 def nplusone_lines(groups: Sequence[QueryGroup]) -> list[str]:

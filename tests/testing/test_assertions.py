@@ -176,6 +176,25 @@ def test_no_duplicate_queries():
     )
 
 
+def test_duplicates_differing_only_in_parameters_are_one_line():
+    with pytest.raises(PerfAssertionError) as info, assert_no_duplicate_queries():  # noqa: PT012
+        for pk in (1, 1, 2, 2, 3, 3, 3):
+            Author.objects.filter(pk=pk).count()
+            line = here(-1)
+    assert str(info.value).splitlines()[:2] == [
+        "Expected no duplicate queries but 3 groups of identical queries were found:",
+        f"  2-3x identical [default] for each of 3 parameter sets, from {line}: `{SHORT}`",
+    ]
+    with pytest.raises(PerfAssertionError) as info, assert_no_duplicate_queries():  # noqa: PT012
+        for pk in (1, 1, 2, 2):
+            Author.objects.filter(pk=pk).count()
+            line = here(-1)
+    assert str(info.value).splitlines()[1:3] == [
+        f"  2x identical [default] for each of 2 parameter sets, from {line}: `{SHORT}`",
+        "",
+    ]
+
+
 def test_no_nplusone_threshold_and_allow(settings):
     with assert_no_nplusone(threshold=3):
         for pk in (1, 2):
