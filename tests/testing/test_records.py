@@ -217,6 +217,27 @@ def test_parametrised_tests_get_their_own_records(pytester):
     assert "count: 2" in text
 
 
+def test_missing_pyyaml_names_the_small_extra(monkeypatch, tmp_path):
+    import sys
+    import tomllib
+
+    from perfkit.exceptions import MissingExtraError
+    from perfkit.testing import recordfile
+    from tests.test_packaging import ROOT
+
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
+    with pytest.raises(MissingExtraError) as info:
+        recordfile.load(tmp_path / "test_x.perf.yml")
+    assert str(info.value) == (
+        "perfkit.testing.perf_record needs the 'yaml' package, which is not installed. "
+        'Install it with: pip install "django-perfkit[records]"'
+    )
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert extras["records"] == ["PyYAML>=6"]  # PyYAML only, not pytest, xdist, factory-boy
+
+
 def test_bad_mode_and_key_shapes():
     with pytest.raises(ImproperlyConfiguredError) as info:
         perf_record(mode="sometimes")
