@@ -58,14 +58,15 @@ class Command(BaseCommand):
             type=float,
             default=25.0,
             metavar="PCT",
-            help="Median time growth (percent) allowed against --baseline. Default 25.",
+            help="Growth (percent) of the fastest run allowed against --baseline; it must also "
+            "exceed the runs' measured spread to fail. Default 25.",
         )
         parser.add_argument(
             "--min-delta-ms",
             type=float,
             default=0.1,
             metavar="MS",
-            help="Median growth below this many ms never fails --baseline. Default 0.1.",
+            help="Time growth below this many ms never fails --baseline. Default 0.1.",
         )
         parser.add_argument("--cold", action="store_true", help="Only the cold-cache runs.")
         parser.add_argument("--warm", action="store_true", help="Only the warm-cache runs.")
