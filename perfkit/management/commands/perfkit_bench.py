@@ -94,6 +94,7 @@ class Command(BaseCommand):
                 + ". Register some with perfkit.bench.scenario() in a perf_scenarios.py module "
                 "of an installed app."
             )
+        _require_migrated()
         modes = [m for m in ("cold", "warm") if options[m]] or ["cold", "warm"]
         runner = BenchRunner(
             chosen,
@@ -194,3 +195,28 @@ class Command(BaseCommand):
 
         runner.progress = plain_progress
         return nullcontext()
+
+
+def _require_migrated() -> None:
+    """Stop with one message, not one "no such table" failure per scenario, when the default
+    database has unapplied migrations."""
+    from django.core.management import get_commands
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if not plan:
+        return
+    names = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    seed = (
+        " Then load the data the scenarios read (this project: `python manage.py seed_demo`)."
+        if "seed_demo" in get_commands()
+        else ""
+    )
+    raise CommandError(
+        f"The database has {len(names)} unapplied migration{'s' if len(names) != 1 else ''} "
+        f"({shown}), so every scenario would fail on a missing table. Run `python manage.py "
+        f"migrate` first.{seed}"
+    )
