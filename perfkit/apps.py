@@ -11,10 +11,15 @@ class PerfkitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from perfkit import checks  # noqa: F401  (registers the settings checks)
+        from perfkit import (
+            checks,  # noqa: F401  (registers the settings checks)
+            internals,
+        )
 
         # each subpackage connects what it needs below, one import each
         from perfkit.backends import checks as _backend_checks  # noqa: F401  (deploy checks)
         from perfkit.cache import invalidation as _cache_hooks  # noqa: F401  (ORM write hooks)
         from perfkit.testing import checks as _testing_checks  # noqa: F401  (perfkit.E401)
         from perfkit.warming import startup as _warming  # noqa: F401  (checks, Celery apps)
+
+        internals.install()  # every patch of another library's internals, reversible

@@ -6,7 +6,7 @@ query: the logs active in the *context* that runs it (a ``ContextVar``, which as
 ``sync_to_async`` threads inherit, so async ORM calls inside the block are captured), plus the
 logs opened with ``threads=True``, which take queries from every thread.  Connections created
 or first used in other threads while a capture is active get the dispatcher when they prepare
-a cursor.
+a cursor (a hook of ``perfkit.internals.capture``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from perfkit.conf import perfkit_settings
 from perfkit.instrument.locations import caller_location
 from perfkit.instrument.sql import fingerprint as _fingerprint
+from perfkit.internals import capture as cursor_hooks
 
 __all__ = ["CapturedQuery", "QueryGroup", "QueryLog", "capture_queries"]
 
@@ -175,7 +176,6 @@ _thread_logs: list[QueryLog] = []
 _lock = threading.Lock()
 _active = 0
 _installed: weakref.WeakSet[BaseDatabaseWrapper] = weakref.WeakSet()
-_original_prepare_cursor: Any = None
 
 
 def _dispatch(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
@@ -206,20 +206,13 @@ def _install(connection: BaseDatabaseWrapper) -> None:
         _installed.add(connection)
 
 
-def _prepare_cursor(self: BaseDatabaseWrapper, cursor: Any) -> Any:
-    if _active:
-        _install(self)
-    return _original_prepare_cursor(self, cursor)
-
-
 def _activate() -> None:
-    global _active, _original_prepare_cursor
+    global _active
     with _lock:
         _active += 1
         if _active == 1:
-            # whatever is there now (another tool may have wrapped it too) is put back on exit
-            _original_prepare_cursor = BaseDatabaseWrapper._prepare_cursor
-            BaseDatabaseWrapper._prepare_cursor = _prepare_cursor  # type: ignore[method-assign]
+            # connections first used (or created in other threads) while capturing
+            cursor_hooks.add_cursor_hook(_install)
     for connection in connections.all(initialized_only=True):
         _install(connection)
 
@@ -230,7 +223,7 @@ def _deactivate() -> None:
         _active -= 1
         if _active:
             return
-        BaseDatabaseWrapper._prepare_cursor = _original_prepare_cursor  # type: ignore[method-assign]
+        cursor_hooks.remove_cursor_hook(_install)
         for connection in list(_installed):
             try:
                 connection.execute_wrappers.remove(_dispatch)
