@@ -12,12 +12,13 @@ import os
 import sys
 import sysconfig
 from types import FrameType
+from typing import NamedTuple
 
 import django
 
 import perfkit
 
-__all__ = ["caller_location", "short_path"]
+__all__ = ["Origin", "caller_location", "caller_origin", "short_path"]
 
 
 def _prefixes() -> tuple[str, ...]:
@@ -26,7 +27,7 @@ def _prefixes() -> tuple[str, ...]:
         os.path.dirname(perfkit.__file__),
         os.path.dirname(os.__file__),  # the standard library
     }
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+    for key in ("stdlib", "platstdlib", "purelib", "platlib", "scripts"):
         path = sysconfig.get_paths().get(key)
         if path:
             paths.add(path)
@@ -89,3 +90,72 @@ def caller_location(skip: int = 1) -> str | None:
             template = _template_of(frame)
         frame = frame.f_back
     return template
+
+
+_CONNECT_FILE = os.path.join("django", "db", "backends", "base", "base.py")
+# between the user's frames: Django (the test client, handlers, templates), perfkit, asgiref
+_CROSSABLE = (
+    os.path.dirname(django.__file__ or "") + os.sep,
+    os.path.dirname(perfkit.__file__ or "") + os.sep,
+    "<",
+)
+_crossable_cache: dict[str, bool] = {}
+
+
+def _crossable(filename: str) -> bool:
+    verdict = _crossable_cache.get(filename)
+    if verdict is None:
+        verdict = filename.startswith(_CROSSABLE) or f"{os.sep}asgiref{os.sep}" in filename
+        _crossable_cache[filename] = verdict
+    return verdict
+
+
+_ENTRY_SCRIPT = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+
+
+class Origin(NamedTuple):
+    """Where a query came from, read off the whole stack in one walk."""
+
+    location: str | None  # the innermost user frame (with the template in front)
+    callers: tuple[str, ...]  # the user frames that called it: the next one and the outermost
+    relation: str | None  # the model relation being loaded: "app_label.Model.accessor"
+    setup: bool  # run while a connection sets itself up (inside BaseDatabaseWrapper.connect)
+
+
+def caller_origin(skip: int = 1) -> Origin:
+    """The innermost user frame, its callers, the relation loaded, and whether the query runs
+    while a connection is being set up (Django #28203: not the user's query)."""
+    from perfkit.instrument.relations import DESCRIPTORS_FILE, QUERY_FILE, relation_of
+
+    frame: FrameType | None = sys._getframe(skip + 1)
+    template = location = None
+    users: list[str] = []
+    described = queried = None
+    setup = False
+    while frame is not None:
+        code = frame.f_code
+        filename = code.co_filename
+        if not _is_internal(filename):
+            where = f"{short_path(filename)}:{frame.f_lineno} in {code.co_name}"
+            if location is None:
+                location = f"{template} / {where}" if template else where
+            elif filename != _ENTRY_SCRIPT:  # manage.py's main(): not a caller worth naming
+                users.append(where)
+        elif location is None:
+            if filename.endswith(DESCRIPTORS_FILE):
+                described = described or relation_of(frame, filename)
+            elif queried is None and filename.endswith(QUERY_FILE):
+                queried = relation_of(frame, filename)
+            elif (
+                template is None
+                and code.co_name == "render_annotated"
+                and filename.endswith(_TEMPLATE_BASE)
+            ):
+                template = _template_of(frame)
+        if code.co_name == "connect" and filename.endswith(_CONNECT_FILE):
+            setup = True
+        elif location is not None and _is_internal(filename) and not _crossable(filename):
+            break  # the test runner (pytest, unittest) or the server: no callers beyond
+        frame = frame.f_back
+    callers = tuple(users[:1] + users[-1:]) if len(users) > 1 else tuple(users)
+    return Origin(location or template, callers, described or queried, setup)

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from perfkit.instrument.queries import QueryGroup
 from perfkit.instrument.sql import shorten
 
-__all__ = ["duplicate_lines", "nplusone_lines", "plural", "shape"]
+__all__ = [
+    "called_from",
+    "duplicate_lines",
+    "nplusone_lines",
+    "plural",
+    "relation_name",
+    "shape",
+]
 
 _SELECT_COLUMNS = re.compile(r"^SELECT (DISTINCT )?(?:(?! FROM ).)+? FROM ", re.IGNORECASE)
 
@@ -26,8 +33,22 @@ def shape(fingerprint: str, width: int = 160) -> str:
     return shorten(_SELECT_COLUMNS.sub(r"SELECT \1... FROM ", fingerprint, count=1), width)
 
 
+def called_from(location: str, callers: Sequence[str]) -> str:
+    """``helper.py:9 in load <- tests/test_x.py:4 in test_page``: a helper's location and the
+    user frames that called it (the next one and the outermost, the test's own line)."""
+    return " <- ".join([location, *callers])
+
+
+def relation_name(label: str) -> str:
+    """``bookstore.Book.author`` -> ``Book.author``."""
+    return label.split(".", 1)[1] if label.count(".") >= 2 else label
+
+
 def _from(group: QueryGroup) -> str:
-    return " and ".join(group.locations[:3]) + (" ..." if len(group.locations) > 3 else "")
+    locations = group.locations
+    if len(locations) == 1:
+        return called_from(locations[0], group.callers)
+    return " and ".join(locations[:3]) + (" ..." if len(locations) > 3 else "")
 
 
 def duplicate_lines(groups: Sequence[QueryGroup]) -> list[str]:
@@ -46,4 +67,10 @@ def duplicate_lines(groups: Sequence[QueryGroup]) -> list[str]:
 
 
 def nplusone_lines(groups: Sequence[QueryGroup]) -> list[str]:
-    return [f"  {g.count}x `{shape(g.fingerprint)}` [{g.alias}] from {_from(g)}" for g in groups]
+    """``5x `SELECT ...` [default] loading Book.author, from services.py:29 in row``."""
+    return [
+        f"  {g.count}x `{shape(g.fingerprint)}` [{g.alias}]"
+        + (f" loading {relation_name(g.relation)}," if g.relation else "")
+        + f" from {_from(g)}"
+        for g in groups
+    ]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from perfkit.conf import perfkit_settings
 from perfkit.instrument.queries import CapturedQuery, QueryLog
 from perfkit.instrument.sql import shorten
-from perfkit.instrument.text import duplicate_lines, nplusone_lines, plural, shape
+from perfkit.instrument.text import called_from, duplicate_lines, nplusone_lines, plural, shape
 
 __all__ = [
     "duplicate_lines",
@@ -40,7 +40,8 @@ def query_listing(queries: Sequence[CapturedQuery], *, width: int = 240) -> list
     lines = ["Queries:"]
     digits = len(str(len(queries)))
     for number, query in enumerate(queries, 1):
-        lines.append(f"  {number:>{digits}}. [{query.alias}] {query.location or '?'}")
+        where = called_from(query.location or "?", query.callers)
+        lines.append(f"  {number:>{digits}}. [{query.alias}] {where}")
         lines.append(f"  {' ' * digits}  {shorten(query.sql, width)}")
     return lines
 

@@ -61,8 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "perfkit_allow_nplusone(*patterns): allow N+1 groups in this test (all, or those whose "
-        "SQL fingerprint or location matches one of the regexes).",
+        "perfkit_allow_nplusone(*patterns): allow N+1 groups in this test (all, or those loading "
+        "a relation like 'app.Model.field' / 'app.A*', or whose SQL fingerprint or location "
+        "matches a regex).",
     )
     config.pluginmanager.register(_Session(config), "perfkit-session")
 
@@ -185,8 +186,7 @@ def _figures(log: Any, cache: Any) -> dict[str, int]:
 
 def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:
     __tracebackhide__ = True
-    import re
-
+    from perfkit.testing.allow import compile_rules
     from perfkit.testing.checks import allow_patterns
     from perfkit.testing.messages import nplusone_lines
 
@@ -195,12 +195,8 @@ def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:
     if marker is not None:
         if not marker.args:
             return
-        allow += [re.compile(p) for p in marker.args]
-    groups = [
-        g
-        for g in log.nplusone()
-        if not any(r.search(t) for r in allow for t in [g.fingerprint, *g.locations])
-    ]
+        allow += compile_rules(marker.args)
+    groups = [g for g in log.nplusone() if not any(rule.matches(g) for rule in allow)]
     if not groups:
         return
     message = (

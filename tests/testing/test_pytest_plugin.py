@@ -70,7 +70,9 @@ def test_nplusone_fail_then_fixed(pytester, bookstore):
         [
             "E*N+1 queries in test_books.py::test_list (4 groups):",
             "*5x `SELECT ... FROM bookstore_author WHERE bookstore_author.id = ? LIMIT ?` "
-            "[[]default[]] from demo_project/bookstore/services.py:29 in _book_row",
+            "[[]default[]] loading Book.author, from demo_project/bookstore/services.py:29 in "
+            "_book_row <- demo_project/bookstore/services.py:42 in <listcomp> <- "
+            "*/test_books.py:5 in test_list",
         ]
     )
     run(pytester).assert_outcomes(passed=1)  # off by default
