@@ -107,7 +107,7 @@ def test_two_requests_of_a_one_author_page_are_no_nplusone(client, bookstore):
 
 
 def test_an_nplusone_inside_one_request_is_still_found(client, bookstore):
-    with pytest.raises(PerfAssertionError) as info, assert_no_nplusone():
+    with pytest.raises(PerfAssertionError) as info, assert_no_nplusone():  # noqa: PT012
         client.get("/books/naive/?size=5")
         client.get("/books/naive/?size=5")
     assert "  5x `SELECT ... FROM bookstore_author WHERE" in str(info.value)
@@ -125,9 +125,8 @@ def test_connection_setup_queries_are_not_counted():
     connection_created.connect(configure)
     fresh = connections.create_connection("default")
     try:
-        with capture_queries() as log:
-            with fresh.cursor() as cursor:
-                cursor.execute("SELECT 2")
+        with capture_queries() as log, fresh.cursor() as cursor:
+            cursor.execute("SELECT 2")
         assert [q.sql for q in log.counted()] == ["SELECT 2"]
         assert [q.sql for q in log if q.setup] == ["SELECT 1"]
         assert log.count() == 1
