@@ -75,7 +75,7 @@ class BenchBackend:
 
     def clear(self, alias: str = "default") -> None:
         """Empty the backend's entries, and only them."""
-        cache = caches[alias]
+        cache: Any = caches[alias]
         if self.name == "redis":
             cache.delete_pattern("*")  # scoped to this run's KEY_PREFIX
         else:

@@ -64,7 +64,7 @@ def _queryset(queryset: QuerySet[Any]) -> str | None:
     if instance is None:
         return None
     names = [
-        f.get_accessor_name() if isinstance(f, ForeignObjectRel) else f.name
+        str(f.get_accessor_name() if isinstance(f, ForeignObjectRel) else f.name)
         for f in type(instance)._meta.get_fields()
         if f.many_to_many and f.related_model is queryset.model
     ]

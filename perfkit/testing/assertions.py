@@ -39,6 +39,10 @@ __all__ = [
 Ignore = str | re.Pattern[str] | Callable[[CapturedQuery], bool]
 
 
+def _searcher(pattern: re.Pattern[str]) -> Callable[[CapturedQuery], bool]:
+    return lambda query: pattern.search(query.sql) is not None
+
+
 def _ignore_rules(ignore: Iterable[Ignore], owner: str) -> list[Callable[[CapturedQuery], bool]]:
     if isinstance(ignore, str | re.Pattern) or callable(ignore):
         ignore = [ignore]  # type: ignore[list-item]
@@ -47,7 +51,7 @@ def _ignore_rules(ignore: Iterable[Ignore], owner: str) -> list[Callable[[Captur
         if isinstance(rule, str):
             rule = re.compile(rule)
         if isinstance(rule, re.Pattern):
-            rules.append(lambda q, p=rule: p.search(q.sql) is not None)
+            rules.append(_searcher(rule))
         elif callable(rule):
             rules.append(rule)
         else:
@@ -207,7 +211,9 @@ def assert_no_duplicate_queries(
 class _NoNPlusOne(QueryAssertion):
     name = "assert_no_nplusone"
 
-    def __init__(self, threshold: int | None, allow: Iterable[str], **options: Any) -> None:
+    def __init__(
+        self, threshold: int | None, allow: Iterable[str | re.Pattern[str]], **options: Any
+    ) -> None:
         super().__init__(**options)
         self.threshold = threshold
         self.allow = compile_rules(allow)

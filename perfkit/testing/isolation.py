@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from threading import Lock
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import caches
@@ -96,7 +96,8 @@ def isolated_cache(aliases: str | Sequence[str] | None = None) -> Iterator[str]:
     namespace = f"perfkit-isolated-{uuid.uuid4().hex[:12]}"
     isolated: dict[str, Any] = {}
     kinds: dict[str, tuple[str, dict[str, Any]]] = {}
-    for alias, config in settings.CACHES.items():
+    configured: dict[str, dict[str, Any]] = cast(dict[str, dict[str, Any]], settings.CACHES)
+    for alias, config in configured.items():
         if aliases is None or alias in aliases:
             isolated[alias], kind = _isolate(config, namespace)
             kinds[alias] = (kind, isolated[alias])
@@ -104,7 +105,8 @@ def isolated_cache(aliases: str | Sequence[str] | None = None) -> Iterator[str]:
             isolated[alias] = config
     # cache objects this thread already holds (a module's ``caches["x"]``) stay the objects
     # in use: they are switched to the namespace in place, and put back into the handler
-    held = {alias: caches[alias] for alias in kinds if hasattr(caches._connections, alias)}
+    handler: Any = caches  # its per-thread objects: Django's own ``_connections``
+    held = {alias: caches[alias] for alias in kinds if hasattr(handler._connections, alias)}
     token = _active.set(namespace)
     restores: list[tuple[Any, dict[str, Any]]] = []
     try:
@@ -116,7 +118,7 @@ def isolated_cache(aliases: str | Sequence[str] | None = None) -> Iterator[str]:
                 yield namespace
             finally:
                 # keys live only in backends the block used (this thread's cache objects)
-                used = {a for a in kinds if hasattr(caches._connections, a)}
+                used = {a for a in kinds if hasattr(handler._connections, a)}
                 for alias, (kind, config) in kinds.items():
                     if kind != "prefix" or alias in used:
                         _clean(alias, kind, config, namespace)
@@ -131,7 +133,7 @@ def isolated_cache(aliases: str | Sequence[str] | None = None) -> Iterator[str]:
 
 def _switch(cache: Any, kind: str, config: dict[str, Any]) -> dict[str, Any]:
     """Point an existing cache object at the isolated namespace; return what to restore."""
-    from django.core.cache.backends import locmem
+    locmem = _locmem_stores()
 
     if kind == "locmem":
         name = config["LOCATION"]
@@ -149,11 +151,17 @@ def _switch(cache: Any, kind: str, config: dict[str, Any]) -> dict[str, Any]:
     return before
 
 
+def _locmem_stores() -> Any:
+    """``django.core.cache.backends.locmem``: its module-level stores, keyed by LOCATION."""
+    from django.core.cache.backends import locmem
+
+    return locmem
+
+
 def _clean(alias: str, kind: str, config: dict[str, Any], namespace: str) -> None:
     try:
         if kind == "locmem":
-            from django.core.cache.backends import locmem
-
+            locmem = _locmem_stores()
             name = config["LOCATION"]
             for store in (locmem._caches, locmem._expire_info, locmem._locks):
                 store.pop(name, None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -228,7 +228,7 @@ class _Session:
         if report.when == "call":
             for name, value in report.user_properties:
                 if name == _STATS:
-                    self.stats.append({"test": report.nodeid, **value})
+                    self.stats.append({"test": report.nodeid, **cast(dict[str, Any], value)})
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if session.items:  # under xdist the controller collects nothing: see below
