@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import threading
 import types
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,8 @@ from perfkit.instrument.locations import caller_location
 from perfkit.instrument.observe import cache_observers
 
 __all__ = ["CacheLog", "CacheOp", "capture_cache"]
+
+logger = logging.getLogger("perfkit.instrument")
 
 # get_or_set is one operation (a hit, or a miss that stores): the get/add/get the backend
 # makes inside it are not recorded again
@@ -229,7 +232,8 @@ def _patch_all() -> None:
     for alias in settings.CACHES:
         try:
             cache = caches[alias]
-        except Exception:  # a backend that cannot even be built records nothing
+        except Exception as exc:  # a backend that cannot even be built records nothing
+            logger.debug("perfkit: cache %r not captured: cannot be built (%s)", alias, exc)
             continue
         targets = [cache]
         strict = getattr(cache, "perfkit_strict", None)

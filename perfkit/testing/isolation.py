@@ -3,7 +3,9 @@
 A record of cache hits and misses is only reproducible if the cache starts in a known state:
 a record written on a warm developer Redis fails on a fresh CI Redis (``+2 misses``), and one
 test's leftovers turn the next test's misses into hits.  Inside the block ``CACHES`` is
-overridden (``override_settings``, so every thread and every new cache object sees it):
+overridden (``override_settings``, so every thread and every new cache object sees it), and
+the cache objects this thread already holds (a module's ``caches["x"]``) are switched to the
+namespace in place and stay the objects in use, so what they do is isolated and captured too:
 
 - ``LocMemCache`` gets a LOCATION of its own (a new, empty store), dropped on exit;
 - ``FileBasedCache`` gets a temporary directory, removed on exit;
