@@ -158,3 +158,16 @@ def test_the_isolated_cache_fixture_and_warming_before_a_record(pytester):
     run(pytester).assert_outcomes(passed=3)
     assert caches["default"].get("k") is cache_before is None
     assert "misses: 0" in (pytester.path / "test_fx.perf.yml").read_text()
+
+
+def test_an_unused_redis_that_is_down_costs_nothing(settings, caplog):
+    down = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 5},
+    }
+    settings.CACHES = {**settings.CACHES, "down": down}
+    caches["down"]  # built, as capture_cache builds every alias  # noqa: B018
+    with caplog.at_level(logging.DEBUG, "perfkit.testing"), isolated_cache():
+        caches["default"].set("k", 1)
+    assert caplog.messages == []  # no connection attempt, no warning
