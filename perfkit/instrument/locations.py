@@ -17,6 +17,7 @@ from typing import NamedTuple
 import django
 
 import perfkit
+from perfkit.instrument.relations import DESCRIPTORS_FILE, QUERY_FILE, relation_of
 
 __all__ = ["Origin", "caller_location", "caller_origin", "short_path"]
 
@@ -110,6 +111,10 @@ def _crossable(filename: str) -> bool:
     return verdict
 
 
+# the QuerySet methods a query runs under: only their frames are asked for the QuerySet
+# (reading a frame's locals costs more than the rest of the walk)
+_RUNS = frozenset({"_fetch_all", "count", "exists", "aggregate", "contains"})
+
 _ENTRY_SCRIPT = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
 
 
@@ -122,29 +127,37 @@ class Origin(NamedTuple):
     setup: bool  # run while a connection sets itself up (inside BaseDatabaseWrapper.connect)
 
 
+def _where(frame: FrameType) -> str:
+    return f"{short_path(frame.f_code.co_filename)}:{frame.f_lineno} in {frame.f_code.co_name}"
+
+
 def caller_origin(skip: int = 1) -> Origin:
     """The innermost user frame, its callers, the relation loaded, and whether the query runs
     while a connection is being set up (Django #28203: not the user's query)."""
-    from perfkit.instrument.relations import DESCRIPTORS_FILE, QUERY_FILE, relation_of
-
     frame: FrameType | None = sys._getframe(skip + 1)
     template = location = None
-    users: list[str] = []
+    # the caller right after the location and the outermost one, formatted only at the end
+    first: FrameType | None = None
+    last: FrameType | None = None
     described = queried = None
     setup = False
     while frame is not None:
         code = frame.f_code
         filename = code.co_filename
-        if not _is_internal(filename):
-            where = f"{short_path(filename)}:{frame.f_lineno} in {code.co_name}"
+        internal = _is_internal(filename)
+        if not internal:
             if location is None:
+                where = f"{short_path(filename)}:{frame.f_lineno} in {code.co_name}"
                 location = f"{template} / {where}" if template else where
             elif filename != _ENTRY_SCRIPT:  # manage.py's main(): not a caller worth naming
-                users.append(where)
+                if first is None:
+                    first = frame
+                else:
+                    last = frame
         elif location is None:
             if filename.endswith(DESCRIPTORS_FILE):
                 described = described or relation_of(frame, filename)
-            elif queried is None and filename.endswith(QUERY_FILE):
+            elif queried is None and code.co_name in _RUNS and filename.endswith(QUERY_FILE):
                 queried = relation_of(frame, filename)
             elif (
                 template is None
@@ -154,8 +167,8 @@ def caller_origin(skip: int = 1) -> Origin:
                 template = _template_of(frame)
         if code.co_name == "connect" and filename.endswith(_CONNECT_FILE):
             setup = True
-        elif location is not None and _is_internal(filename) and not _crossable(filename):
+        elif location is not None and internal and not _crossable(filename):
             break  # the test runner (pytest, unittest) or the server: no callers beyond
         frame = frame.f_back
-    callers = tuple(users[:1] + users[-1:]) if len(users) > 1 else tuple(users)
+    callers = tuple(_where(f) for f in (first, last) if f is not None)
     return Origin(location or template, callers, described or queried, setup)
