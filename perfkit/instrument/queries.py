@@ -220,14 +220,33 @@ _NO_ORIGIN = Origin(None, (), None, False)
 # duplicates and N+1 are judged per request
 _request: ContextVar[int | None] = ContextVar("perfkit_request", default=None)
 _requests = itertools.count(1)
+# the same, shared by every task and thread started from a capture's context: the async test
+# client sends request_started from a task of its own (Signal.asend gathers its receivers),
+# whose context changes never reach the view
+_request_box: ContextVar[list[int | None] | None] = ContextVar("perfkit_request_box", default=None)
 
 
 def _request_started(**kwargs: Any) -> None:
-    _request.set(next(_requests))
+    number = next(_requests)
+    _request.set(number)
+    box = _request_box.get()
+    if box is not None:
+        box[0] = number
 
 
 def _request_finished(**kwargs: Any) -> None:
     _request.set(None)
+    box = _request_box.get()
+    if box is not None:
+        box[0] = None
+
+
+def _current_request() -> int | None:
+    request = _request.get()
+    if request is None:
+        box = _request_box.get()
+        request = box[0] if box is not None else None
+    return request
 
 
 def _dispatch(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
@@ -243,7 +262,7 @@ def _dispatch(execute: Any, sql: str, params: Any, many: bool, context: dict[str
         duration = perf_counter() - start
         alias = context["connection"].alias
         origin = None
-        request = _request.get()
+        request = _current_request()
         for log in logs:
             if log.using is not None and alias not in log.using:
                 continue
@@ -334,6 +353,7 @@ def capture_queries(
         locations = perfkit_settings.CAPTURE_LOCATIONS
     log = QueryLog(_aliases(using), threads=threads, locations=bool(locations))
     _activate()
+    box_token = _request_box.set([None]) if _request_box.get() is None else None
     token = _context_logs.set((*_context_logs.get(), log))
     if threads:
         _thread_logs.append(log)
@@ -344,6 +364,8 @@ def capture_queries(
             _thread_logs.remove(log)
         try:
             _context_logs.reset(token)
+            if box_token is not None:
+                _request_box.reset(box_token)
         except ValueError:  # exited in another context (a fixture torn down elsewhere)
             _context_logs.set(tuple(x for x in _context_logs.get() if x is not log))
         _deactivate()

@@ -133,3 +133,23 @@ def test_connection_setup_queries_are_not_counted():
     finally:
         connection_created.disconnect(configure)
         fresh.close()
+
+
+def test_async_client_requests_are_scoped_too(bookstore):
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    author = Author.objects.first()
+
+    async def two_requests():
+        client = AsyncClient()
+        for _ in range(2):
+            response = await client.get(f"/authors/{author.pk}/")
+            assert response.status_code == 200
+
+    with capture_queries() as log:
+        async_to_sync(two_requests)()
+    requests = {q.request for q in log}
+    assert len(requests) == 2
+    assert None not in requests
+    assert log.nplusone() == []
