@@ -16,7 +16,7 @@ EXTRAS: dict[str, str] = {
     "redis": "redis",
     "django_redis": "redis",
     "debug_toolbar": "toolbar",
-    "yaml": "test",
+    "yaml": "records",
     "rich": "test",
 }
 

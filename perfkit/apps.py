@@ -11,15 +11,17 @@ class PerfkitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from perfkit import checks  # noqa: F401  (registers the settings checks)
+        from perfkit import (
+            checks,  # noqa: F401  (registers the settings checks)
+            internals,
+        )
 
         # each subpackage connects what it needs below, one import each
         from perfkit.backends import checks as _backend_checks  # noqa: F401  (deploy checks)
-        from perfkit.internals import install as install_internals
         from perfkit.testing import checks as _testing_checks  # noqa: F401  (perfkit.E401)
         from perfkit.warming import startup as _warming  # noqa: F401  (checks, Celery apps)
 
-        install_internals()  # the ORM write hooks (perfkit.internals.orm), other patches
+        internals.install()  # every patch of another library's internals, reversible
 
         from perfkit.cache import rawsql
 

@@ -41,7 +41,7 @@ class QueryCountMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         if not enabled():
             raise MiddlewareNotUsed("perfkit: QUERY_COUNT_MIDDLEWARE is off")
-        from perfkit.testing.capture import capture_queries
+        from perfkit.instrument.queries import capture_queries
 
         self._capture = capture_queries
         self.get_response = get_response
@@ -66,7 +66,7 @@ class QueryCountMiddleware:
         return response  # type: ignore[no-any-return]
 
     def _report(self, request: HttpRequest, response: Any, log: Any, seconds: float) -> None:
-        from perfkit.testing.messages import nplusone_lines, plural
+        from perfkit.instrument.text import nplusone_lines, plural
 
         count = log.count()
         duplicate_groups = log.duplicates()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfkit.sql import fingerprint, shorten
+from perfkit.instrument.sql import fingerprint, shorten
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,10 @@ def test_shorten_keeps_both_ends():
     assert short.endswith("FROM t WHERE x = 1")
     assert " ... " in short
     assert shorten("SELECT  1\n", 60) == "SELECT 1"
+
+
+def test_perfkit_sql_stays_the_public_path():
+    import perfkit.sql
+
+    assert perfkit.sql.fingerprint is fingerprint
+    assert perfkit.sql.shorten is shorten

@@ -7,6 +7,7 @@ the version facts that go into the JSON report.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import sys
@@ -21,6 +22,8 @@ from perfkit.exceptions import ImproperlyConfiguredError
 
 __all__ = ["BACKEND_NAMES", "BenchBackend", "default_backend_names", "machine_facts", "make"]
 
+logger = logging.getLogger("perfkit.bench")
+
 BACKEND_NAMES = ("locmem", "db", "redis")
 DB_CACHE_TABLE = "perfkit_bench_cache"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -33,6 +36,7 @@ class BenchBackend:
 
     name: str
     config: dict[str, Any]
+    created_table: bool = False
 
     def unavailable(self) -> str | None:
         """Why this backend cannot be benchmarked here, or None when it can."""
@@ -59,11 +63,19 @@ class BenchBackend:
         if self.name == "db":
             from django.core.management import call_command
 
+            self.created_table = DB_CACHE_TABLE not in connection.introspection.table_names()
             call_command("createcachetable", DB_CACHE_TABLE, verbosity=0)
+
+    def teardown(self) -> None:
+        """Remove what ``prepare()`` created: the run leaves no table in the user's database."""
+        if self.name == "db" and self.created_table:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE {connection.ops.quote_name(DB_CACHE_TABLE)}")
+            self.created_table = False
 
     def clear(self, alias: str = "default") -> None:
         """Empty the backend's entries, and only them."""
-        cache = caches[alias]
+        cache: Any = caches[alias]
         if self.name == "redis":
             cache.delete_pattern("*")  # scoped to this run's KEY_PREFIX
         else:
@@ -81,7 +93,8 @@ class BenchBackend:
             client = redis.Redis.from_url(self.config["LOCATION"], socket_timeout=0.5)
             try:
                 facts["server"] = client.info("server").get("redis_version")
-            except Exception:
+            except Exception as exc:  # a fact for the report, not a reason to stop
+                logger.debug("perfkit_bench: no Redis server version: %s", exc)
                 facts["server"] = None
             finally:
                 client.close()
@@ -172,7 +185,8 @@ def _database_facts() -> dict[str, Any]:
             connection.ensure_connection()
             info = connection.get_database_version()
             version = ".".join(map(str, info))
-    except Exception:
+    except Exception as exc:  # a fact for the report, not a reason to stop
+        logger.debug("perfkit_bench: no %s version: %s", vendor, exc)
         version = None
     return {"vendor": vendor, "version": version}
 

@@ -1,7 +1,8 @@
 """One instrumented run of a scenario: its queries, cache operations and perfkit cache events.
 
-Queries come from ``perfkit.testing.capture_queries`` and cache operations from
-``capture_cache`` (contract E); perfkit's own hits/misses from the signals of ``perfkit.signals``.
+Queries come from ``perfkit.instrument.queries.capture_queries`` and cache operations from
+``perfkit.instrument.cachelog.capture_cache`` (contract E); perfkit's own hits/misses from the
+signals of ``perfkit.signals``.
 Transaction noise (BEGIN/SAVEPOINT/...) and the database cache's own SQL are not counted as the
 scenario's queries: they are the cache at work, reported as cache operations.
 """
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from perfkit.conf import perfkit_settings
+from perfkit.instrument.groups import group_as_dict, group_sql
 
 __all__ = ["capture_run", "group_as_dict"]
 
@@ -30,7 +32,8 @@ def capture_run(
     call: Callable[[], Any], *, exclude_table: str | None = None
 ) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
     """Run ``call`` once under capture; return (queries, cache ops, perfkit events)."""
-    from perfkit.testing import capture_cache, capture_queries
+    from perfkit.instrument.cachelog import capture_cache
+    from perfkit.instrument.queries import capture_queries
 
     events: Counter[str] = Counter()
     with capture_queries() as log, capture_cache() as cache_log, _perfkit_events(events):
@@ -73,44 +76,7 @@ def _counts(group: Any, table: str | None) -> bool:
     queries = list(getattr(group, "queries", ()) or ())
     if queries and all(q.is_transaction_noise for q in queries):
         return False
-    return not _is_cache_sql(_group_sql(group), table)
-
-
-def _group_sql(group: Any) -> str:
-    text = getattr(group, "fingerprint", None) or getattr(group, "sql", None)
-    if not text:
-        queries = getattr(group, "queries", None) or ()
-        text = next((q.fingerprint for q in queries), "")
-    return str(text)
-
-
-def group_as_dict(group: Any, *, with_params: bool = False) -> dict[str, Any]:
-    """A duplicate or N+1 group of ``QueryLog`` as plain JSON data.
-
-    ``with_params`` (for identical duplicates) adds the parameters the queries shared, which
-    tell two duplicate groups of one shape apart.
-    """
-    locations = getattr(group, "locations", None)
-    if locations is None:
-        location = getattr(group, "location", None)
-        locations = [location] if location else []
-    data = {
-        "fingerprint": _group_sql(group),
-        "count": _group_count(group),
-        "locations": [str(loc) for loc in locations if loc],
-    }
-    if with_params:
-        queries = getattr(group, "queries", None) or ()
-        params = getattr(queries[0], "params", None) if queries else None
-        data["params"] = "" if params is None else str(tuple(params))
-    return data
-
-
-def _group_count(group: Any) -> int:
-    count = getattr(group, "count", None)
-    if count is None or callable(count):
-        return len(getattr(group, "queries", ()) or ())
-    return int(count)
+    return not _is_cache_sql(group_sql(group), table)
 
 
 @contextmanager

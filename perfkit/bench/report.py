@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from perfkit.bench.baseline import Comparison
 
@@ -145,7 +145,7 @@ def render_table(
     while True:
         table = Table(title=_title(report), title_justify="left", box=box.SIMPLE_HEAD)
         for column in shown:
-            justify = "right" if column in _NUMERIC else "left"
+            justify: Literal["right", "left"] = "right" if column in _NUMERIC else "left"
             table.add_column(column, justify=justify, no_wrap=True)
         for row in cells:
             table.add_row(*(row[COLUMNS.index(c)] for c in shown))

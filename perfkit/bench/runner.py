@@ -1,15 +1,16 @@
 """Run scenarios on each cache backend, cold and warm: queries, cache operations and timings.
 
 Per scenario, backend and mode the runner makes one *captured* run (queries through
-``perfkit.testing.capture_queries``, cache operations through ``capture_cache``, perfkit's cache
-signals), then ``warmup`` untimed runs and ``repeat`` timed runs with nothing captured, so the
-timings do not pay for the instrumentation.  *cold*: the cache is emptied before every run;
-*warm*: it is filled by one run first and kept.
+``perfkit.instrument.queries.capture_queries``, cache operations through ``capture_cache``,
+perfkit's cache signals), then ``warmup`` untimed runs and ``repeat`` timed runs with nothing
+captured, so the timings do not pay for the instrumentation.  *cold*: the cache is emptied
+before every run; *warm*: it is filled by one run first and kept.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack, contextmanager
@@ -28,6 +29,8 @@ from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfkitError
 
 __all__ = ["MODES", "BenchResult", "BenchRunner", "Measurement", "ScenarioFailed"]
+
+logger = logging.getLogger("perfkit.bench")
 
 MODES = ("cold", "warm")
 SCHEMA = "perfkit-bench/1"
@@ -134,13 +137,14 @@ class BenchRunner:
                     self.progress("skip", f"skipped {backend.name}: {reason}")
                     continue
                 with override_settings(CACHES=_caches_with(backend)):
-                    backend.prepare()
-                    facts[backend.name] = backend.facts()
                     try:
+                        backend.prepare()
+                        facts[backend.name] = backend.facts()
                         for item in self.scenarios:
                             measurements.extend(self._measure_scenario(item, backend))
                     finally:
                         _clear_quietly(backend)
+                        backend.teardown()
         return BenchResult(
             measurements=measurements,
             skipped=skipped,
@@ -220,8 +224,14 @@ def _caches_with(backend: BenchBackend) -> dict[str, Any]:
 def _clear_quietly(backend: BenchBackend) -> None:
     try:
         backend.clear()
-    except Exception:
-        pass  # the run is over; leftovers expire with their timeout
+    except Exception as exc:  # the run is over: leftovers expire with their timeout
+        logger.warning(
+            "perfkit_bench: could not empty the %s cache after the run (%s: %s); its entries "
+            "expire with their timeout.",
+            backend.name,
+            type(exc).__name__,
+            exc,
+        )
 
 
 def _callable_for(item: Scenario) -> Callable[[], Any]:

@@ -2,7 +2,8 @@
 
 Django's ``LocMemCache.get_many`` validates every key (memcached rules) and takes the lock once
 per key; a decorator reading an entry plus its generations needs neither.  Reports every key
-to ``perfkit._observe`` observers, since Django's cache API does not see this read (contract A).
+to ``perfkit.instrument.observe`` observers, since Django's cache API does not see this read
+(contract A).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
 
-from perfkit import _observe
+from perfkit.instrument import observe as _observe
 
 __all__ = ["FastLocMem", "for_backend"]
 

@@ -108,7 +108,7 @@ class PerfkitPanel(Panel):
 
     def process_request(self, request: Any) -> Any:
         from perfkit.conf import perfkit_settings
-        from perfkit.testing import capture_queries
+        from perfkit.instrument.queries import capture_queries
 
         recorder = _Recorder()
         with capture_queries() as log, recorder.listening():
@@ -148,7 +148,7 @@ class PerfkitPanel(Panel):
 
 
 def _query_stats(log: Any, threshold: int) -> dict[str, Any]:
-    from perfkit.bench.capture import group_as_dict
+    from perfkit.instrument.groups import group_as_dict
 
     return {
         "query_count": log.count(),

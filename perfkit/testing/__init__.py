@@ -6,6 +6,8 @@ Importing this package needs configured Django settings; the pytest plugin
 
 from __future__ import annotations
 
+from perfkit.instrument.cachelog import CacheLog, CacheOp, capture_cache
+from perfkit.instrument.queries import CapturedQuery, QueryGroup, QueryLog, capture_queries
 from perfkit.testing.assertions import (
     QueryAssertion,
     assert_max_queries,
@@ -19,8 +21,7 @@ from perfkit.testing.budget import (
     assert_cache_ops,
     perf_budget,
 )
-from perfkit.testing.cachelog import CacheLog, CacheOp, capture_cache
-from perfkit.testing.capture import CapturedQuery, QueryGroup, QueryLog, capture_queries
+from perfkit.testing.isolation import isolated_cache
 from perfkit.testing.lazy import NoLazyLoads, no_lazy_loads
 from perfkit.testing.records import PerfRecord, perf_record
 from perfkit.testing.unittest import PerfTestMixin
@@ -44,6 +45,7 @@ __all__ = [
     "assert_num_queries",
     "capture_cache",
     "capture_queries",
+    "isolated_cache",
     "no_lazy_loads",
     "perf_budget",
     "perf_record",

@@ -15,8 +15,9 @@ from django.db import connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
+from perfkit.instrument.queries import CapturedQuery, QueryGroup, QueryLog, capture_queries
+from perfkit.testing.allow import compile_rules
 from perfkit.testing.block import CaptureBlock
-from perfkit.testing.capture import CapturedQuery, QueryLog, capture_queries
 from perfkit.testing.checks import allow_patterns
 from perfkit.testing.messages import (
     duplicate_lines,
@@ -38,6 +39,10 @@ __all__ = [
 Ignore = str | re.Pattern[str] | Callable[[CapturedQuery], bool]
 
 
+def _searcher(pattern: re.Pattern[str]) -> Callable[[CapturedQuery], bool]:
+    return lambda query: pattern.search(query.sql) is not None
+
+
 def _ignore_rules(ignore: Iterable[Ignore], owner: str) -> list[Callable[[CapturedQuery], bool]]:
     if isinstance(ignore, str | re.Pattern) or callable(ignore):
         ignore = [ignore]  # type: ignore[list-item]
@@ -46,7 +51,7 @@ def _ignore_rules(ignore: Iterable[Ignore], owner: str) -> list[Callable[[Captur
         if isinstance(rule, str):
             rule = re.compile(rule)
         if isinstance(rule, re.Pattern):
-            rules.append(lambda q, p=rule: p.search(q.sql) is not None)
+            rules.append(_searcher(rule))
         elif callable(rule):
             rules.append(rule)
         else:
@@ -206,24 +211,22 @@ def assert_no_duplicate_queries(
 class _NoNPlusOne(QueryAssertion):
     name = "assert_no_nplusone"
 
-    def __init__(self, threshold: int | None, allow: Iterable[str], **options: Any) -> None:
+    def __init__(
+        self, threshold: int | None, allow: Iterable[str | re.Pattern[str]], **options: Any
+    ) -> None:
         super().__init__(**options)
         self.threshold = threshold
-        self.allow = [re.compile(a) if isinstance(a, str) else a for a in allow]
+        self.allow = compile_rules(allow)
 
-    def allowed(self, fingerprint: str, locations: list[str]) -> bool:
-        rules = [*self.allow, *allow_patterns()]
-        texts = [fingerprint, *locations]
-        return any(rule.search(text) for rule in rules for text in texts)
+    def allowed(self, group: QueryGroup) -> bool:
+        return any(rule.matches(group) for rule in [*self.allow, *allow_patterns()])
 
     def verify(self, log: QueryLog) -> None:
         __tracebackhide__ = True
         scoped = QueryLog(log.using, threads=False, locations=log.locations)
         scoped.queries = self.counted(log)
         threshold = self.threshold or perfkit_settings.NPLUSONE_THRESHOLD
-        groups = [
-            g for g in scoped.nplusone(threshold) if not self.allowed(g.fingerprint, g.locations)
-        ]
+        groups = [g for g in scoped.nplusone(threshold) if not self.allowed(g)]
         if groups:
             were = "was" if len(groups) == 1 else "were"
             self.fail(
@@ -246,8 +249,9 @@ def assert_no_nplusone(
 ) -> QueryAssertion:
     """Fail when one query shape runs ``threshold``+ times from the same line (an N+1).
 
-    ``threshold`` defaults to ``PERFKIT["NPLUSONE_THRESHOLD"]`` (2); ``allow`` regexes (plus
-    ``PERFKIT["NPLUSONE_ALLOW"]``) matched against a group's fingerprint or locations excuse it.
+    ``threshold`` defaults to ``PERFKIT["NPLUSONE_THRESHOLD"]`` (2).  ``allow`` (plus
+    ``PERFKIT["NPLUSONE_ALLOW"]``) excuses groups: relations (``"shop.Author.books"``, fnmatch
+    wildcards ``"shop.A*"``) or regexes searched in a group's fingerprint and locations.
     """
     if threshold is not None and (not isinstance(threshold, int) or threshold < 2):
         raise ImproperlyConfiguredError(

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from perfkit.testing.cachelog import CacheLog
-    from perfkit.testing.capture import QueryLog
+    from perfkit.instrument.cachelog import CacheLog
+    from perfkit.instrument.queries import QueryLog
 
 __all__ = ["CaptureBlock", "CheckBlock", "QueriesAndCacheBlock"]
 
@@ -102,8 +102,8 @@ class QueriesAndCacheBlock(CheckBlock):
     cache: CacheLog | None = None
 
     def open(self) -> Any:
-        from perfkit.testing.cachelog import capture_cache
-        from perfkit.testing.capture import capture_queries
+        from perfkit.instrument.cachelog import capture_cache
+        from perfkit.instrument.queries import capture_queries
 
         self._query_cm = capture_queries(self.using)
         self.queries = self._query_cm.__enter__()

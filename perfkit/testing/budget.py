@@ -9,8 +9,8 @@ from django.db import connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
+from perfkit.instrument.cachelog import CacheLog, CacheOp, capture_cache
 from perfkit.testing.block import CaptureBlock, QueriesAndCacheBlock
-from perfkit.testing.cachelog import CacheLog, CacheOp, capture_cache
 from perfkit.testing.messages import (
     per_alias,
     plural,

@@ -9,6 +9,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
+from perfkit.testing.allow import AllowRule, compile_rules, is_relation_pattern
 
 __all__ = ["allow_patterns", "check_nplusone_allow"]
 
@@ -19,6 +20,8 @@ def _bad_patterns() -> list[tuple[Any, str]]:
         return []  # the type itself is reported by perfkit.E003
     bad = []
     for pattern in value:
+        if isinstance(pattern, str) and is_relation_pattern(pattern):
+            continue  # "app.Model.field" (fnmatch wildcards allowed)
         try:
             re.compile(pattern)
         except (re.error, TypeError) as exc:
@@ -26,27 +29,28 @@ def _bad_patterns() -> list[tuple[Any, str]]:
     return bad
 
 
-def allow_patterns() -> list[re.Pattern[str]]:
-    """``PERFKIT["NPLUSONE_ALLOW"]`` compiled; a bad entry raises naming the setting."""
+def allow_patterns() -> list[AllowRule]:
+    """``PERFKIT["NPLUSONE_ALLOW"]`` as rules; a bad entry raises naming the setting."""
     bad = _bad_patterns()
     if bad:
         pattern, problem = bad[0]
         raise ImproperlyConfiguredError(
-            f"PERFKIT['NPLUSONE_ALLOW'] holds {pattern!r}, which is not a regular expression "
-            f"({problem}); fix or remove it."
+            f"PERFKIT['NPLUSONE_ALLOW'] holds {pattern!r}, which is neither a relation "
+            f"('app_label.Model.field') nor a regular expression ({problem}); fix or remove it."
         )
-    return [re.compile(p) for p in perfkit_settings.NPLUSONE_ALLOW]
+    return compile_rules(perfkit_settings.NPLUSONE_ALLOW)
 
 
 @register(Tags.compatibility, "perfkit")
 def check_nplusone_allow(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """perfkit.E401: every ``NPLUSONE_ALLOW`` entry must be a valid regular expression."""
+    """perfkit.E401: every ``NPLUSONE_ALLOW`` entry must be a relation or a valid regex."""
     return [
         Error(
             f"PERFKIT['NPLUSONE_ALLOW'] holds {pattern!r}, which is not a regular expression "
             f"({problem}).",
-            hint="Write a Python regex matched against an N+1 group's SQL fingerprint or "
-            "location, e.g. r'FROM shop_author' or r'shop/views\\.py'.",
+            hint="Write a relation, 'shop.Author.books' (fnmatch wildcards: 'shop.A*'), or a "
+            "Python regex matched against an N+1 group's SQL fingerprint or location, e.g. "
+            "r'FROM shop_author' or r'shop/views\\.py'.",
             id="perfkit.E401",
         )
         for pattern, problem in _bad_patterns()

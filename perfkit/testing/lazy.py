@@ -9,20 +9,13 @@ exit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from django.db import models
-from django.db.models.query import QuerySet
-
+from perfkit.internals import capture as lazy_loads
+from perfkit.internals.capture import native_fetch_modes
 from perfkit.testing.assertions import assert_no_nplusone
 from perfkit.testing.block import CheckBlock
 
 __all__ = ["NoLazyLoads", "native_fetch_modes", "no_lazy_loads"]
-
-
-def native_fetch_modes() -> bool:
-    """True when Django has fetch modes (6.1+): ``models.FETCH_RAISE``, ``QuerySet.fetch_mode``."""
-    return hasattr(models, "FETCH_RAISE") and hasattr(QuerySet, "fetch_mode")
 
 
 class NoLazyLoads(CheckBlock):
@@ -33,25 +26,17 @@ class NoLazyLoads(CheckBlock):
     ) -> None:
         self.native = native_fetch_modes()
         self._fallback = assert_no_nplusone(threshold, allow=allow, using=using)
-        self._original_init: Any = None
 
     def open(self) -> NoLazyLoads:
         if self.native:
-            original = self._original_init = QuerySet.__init__
-            raise_mode = models.FETCH_RAISE  # type: ignore[attr-defined]
-
-            def __init__(qs: QuerySet[Any], *args: Any, **kwargs: Any) -> None:
-                original(qs, *args, **kwargs)
-                qs._fetch_mode = raise_mode  # type: ignore[attr-defined]
-
-            QuerySet.__init__ = __init__  # type: ignore[method-assign]
+            lazy_loads.raise_on_lazy_loads()
         else:
             self._fallback.open()
         return self
 
     def close(self) -> None:
         if self.native:
-            QuerySet.__init__ = self._original_init  # type: ignore[method-assign]
+            lazy_loads.stop_raising_on_lazy_loads()
         else:
             self._fallback.close()
 

@@ -7,12 +7,12 @@ of identical queries and N+1 groups, so the message alone says what to fix.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
 from perfkit.conf import perfkit_settings
-from perfkit.sql import shorten
-from perfkit.testing.capture import CapturedQuery, QueryGroup, QueryLog
+from perfkit.instrument.queries import CapturedQuery, QueryLog
+from perfkit.instrument.sql import shorten
+from perfkit.instrument.text import called_from, duplicate_lines, nplusone_lines, plural, shape
 
 __all__ = [
     "duplicate_lines",
@@ -23,17 +23,6 @@ __all__ = [
     "repeat_summary",
     "shape",
 ]
-
-_SELECT_COLUMNS = re.compile(r"^SELECT (DISTINCT )?(?:(?! FROM ).)+? FROM ", re.IGNORECASE)
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (words or word + 's')}"
-
-
-def shape(fingerprint: str, width: int = 160) -> str:
-    """A fingerprint for humans: the column list of a SELECT elided, long text shortened."""
-    return shorten(_SELECT_COLUMNS.sub(r"SELECT \1... FROM ", fingerprint, count=1), width)
 
 
 def per_alias(queries: Iterable[CapturedQuery], aliases: Sequence[str]) -> str:
@@ -51,24 +40,10 @@ def query_listing(queries: Sequence[CapturedQuery], *, width: int = 240) -> list
     lines = ["Queries:"]
     digits = len(str(len(queries)))
     for number, query in enumerate(queries, 1):
-        lines.append(f"  {number:>{digits}}. [{query.alias}] {query.location or '?'}")
+        where = called_from(query.location or "?", query.callers)
+        lines.append(f"  {number:>{digits}}. [{query.alias}] {where}")
         lines.append(f"  {' ' * digits}  {shorten(query.sql, width)}")
     return lines
-
-
-def _from(group: QueryGroup) -> str:
-    return " and ".join(group.locations[:3]) + (" ..." if len(group.locations) > 3 else "")
-
-
-def duplicate_lines(groups: Sequence[QueryGroup]) -> list[str]:
-    return [
-        f"  {g.count}x identical [{g.alias}], from {_from(g)}: `{shape(g.fingerprint)}`"
-        for g in groups
-    ]
-
-
-def nplusone_lines(groups: Sequence[QueryGroup]) -> list[str]:
-    return [f"  {g.count}x `{shape(g.fingerprint)}` [{g.alias}] from {_from(g)}" for g in groups]
 
 
 def repeat_summary(log: QueryLog, queries: Sequence[CapturedQuery] | None = None) -> list[str]:

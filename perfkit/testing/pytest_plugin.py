@@ -1,7 +1,8 @@
 """perfkit's pytest plugin, registered through the ``pytest11`` entry point (no conftest needed).
 
 Fixtures: ``perfkit_queries`` (a live capture over the test), ``assert_num_queries``,
-``assert_max_queries``, ``perf_record``.  Options: ``--perfkit-record-mode``,
+``assert_max_queries``, ``perf_record``, ``perfkit_isolated_cache``.
+Options: ``--perfkit-record-mode``,
 ``--perfkit-nplusone=off|warn|fail``, ``--perfkit-report[=N]``, ``--perfkit-report-json PATH``.
 Django is imported only once a fixture or an enabled option needs it, so the plugin costs
 nothing in projects that do not use it.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -60,8 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "perfkit_allow_nplusone(*patterns): allow N+1 groups in this test (all, or those whose "
-        "SQL fingerprint or location matches one of the regexes).",
+        "perfkit_allow_nplusone(*patterns): allow N+1 groups in this test (all, or those loading "
+        "a relation like 'app.Model.field' / 'app.A*', or whose SQL fingerprint or location "
+        "matches a regex).",
     )
     config.pluginmanager.register(_Session(config), "perfkit-session")
 
@@ -104,8 +106,21 @@ def assert_max_queries() -> Callable[..., Any]:
 
 
 @pytest.fixture
-def perf_record() -> Callable[..., Any]:
-    """``with perf_record():`` compares the block with this test's entry in test_x.perf.yml."""
+def perfkit_isolated_cache() -> Iterator[str]:
+    """Every cache alias in a private, empty key namespace for the test (yields its name)."""
+    from perfkit.testing.isolation import isolated_cache
+
+    with isolated_cache() as namespace:
+        yield namespace
+
+
+@pytest.fixture
+def perf_record(perfkit_isolated_cache: str) -> Callable[..., Any]:
+    """``with perf_record():`` compares the block with this test's entry in test_x.perf.yml.
+
+    The whole test runs in a private cache namespace, so what it puts in the cache before the
+    block is there inside it, and nothing from earlier tests or runs is.
+    """
     from perfkit.testing import perf_record as factory
 
     return factory
@@ -121,6 +136,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, Any]:
 
         key = item.nodeid.partition("::")[2]
         records.current_test = (key, Path(str(item.path)))
+        records.reset_numbering()
         records.session_mode = item.config.getoption("perfkit_record_mode")
     return (yield)
 
@@ -170,8 +186,7 @@ def _figures(log: Any, cache: Any) -> dict[str, int]:
 
 def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:
     __tracebackhide__ = True
-    import re
-
+    from perfkit.testing.allow import compile_rules
     from perfkit.testing.checks import allow_patterns
     from perfkit.testing.messages import nplusone_lines
 
@@ -180,12 +195,8 @@ def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:
     if marker is not None:
         if not marker.args:
             return
-        allow += [re.compile(p) for p in marker.args]
-    groups = [
-        g
-        for g in log.nplusone()
-        if not any(r.search(t) for r in allow for t in [g.fingerprint, *g.locations])
-    ]
+        allow += compile_rules(marker.args)
+    groups = [g for g in log.nplusone() if not any(rule.matches(g) for rule in allow)]
     if not groups:
         return
     message = (
@@ -217,7 +228,7 @@ class _Session:
         if report.when == "call":
             for name, value in report.user_properties:
                 if name == _STATS:
-                    self.stats.append({"test": report.nodeid, **value})
+                    self.stats.append({"test": report.nodeid, **cast(dict[str, Any], value)})
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if session.items:  # under xdist the controller collects nothing: see below

@@ -20,8 +20,8 @@ from typing import Any
 
 from perfkit._optional import require
 from perfkit.exceptions import PerfkitError
-from perfkit.testing.cachelog import READS, CacheLog
-from perfkit.testing.capture import QueryLog
+from perfkit.instrument.cachelog import READS, CacheLog
+from perfkit.instrument.queries import QueryLog
 from perfkit.testing.messages import shape
 
 __all__ = ["build", "compare", "key_shape", "load", "locked", "save"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger("perfkit.testing")
 
 __all__ = ["stale_records", "write_report"]
 
@@ -49,7 +52,8 @@ def stale_records(terminal: Any, config: Any, collected: list[str]) -> None:
             from perfkit.conf import perfkit_settings
 
             mode = perfkit_settings.RECORD_MODE
-        except Exception:  # settings unavailable: report only
+        except Exception as exc:  # settings unavailable: report only
+            logger.debug("perfkit: RECORD_MODE unreadable (%s); stale records only listed", exc)
             mode = "once"
     lines: list[str] = []
     for module, live in sorted(_live_keys(collected, Path(config.rootpath)).items()):

@@ -97,13 +97,25 @@ class PerfTestMixin:
         )
 
     def assertPerfRecord(
-        self, name: str | None = None, *, path: str | Path | None = None, mode: str | None = None
+        self,
+        name: str | None = None,
+        *,
+        path: str | Path | None = None,
+        mode: str | None = None,
+        isolate_cache: bool = True,
     ) -> PerfRecord:
-        """Context manager: compare with this test's record in ``<module>.perf.yml``."""
+        """Context manager: compare with this test's record in ``<module>.perf.yml``.
+
+        The block runs in a private, empty cache namespace unless ``isolate_cache=False``.
+        """
         module = Path(inspect.getfile(type(self)))
         test_id: str = self.id()  # type: ignore[attr-defined]
         key = test_id.removeprefix(type(self).__module__ + ".")
+        file = Path(path) if path is not None else records.record_path(module)
         if name:
             key = f"{key}#{name}"
-        file = Path(path) if path is not None else records.record_path(module)
-        return PerfRecord(key, file, records.resolve_mode(mode, "assertPerfRecord"))
+        else:  # unittest makes one instance per test: the count lives on it
+            counts = self.__dict__.setdefault("_perfkit_unnamed_records", {})
+            key = records.number_unnamed(key, file, counts)
+        chosen = records.resolve_mode(mode, "assertPerfRecord")
+        return PerfRecord(key, file, chosen, isolate_cache=isolate_cache)

@@ -14,28 +14,62 @@ def messages(changes):
 
 
 def test_a_query_count_increase_always_fails():
-    result = compare(report(row(queries=3, p50=5.0)), report(row(queries=2, p50=10.0)))
+    now, base = row(queries=3, p50=5.0, fastest=4.5), row(queries=2, p50=10.0, fastest=9.0)
+    result = compare(report(now), report(base))
     assert result.failed
     assert messages(result.regressions) == ["list on locmem (cold): 2 -> 3 queries (+1)"]
     assert [c.kind for c in result.regressions] == ["queries"]
     # faster, but that does not excuse the extra query
     assert messages(result.improvements) == [
-        "list on locmem (cold): median 10.000 ms -> 5.000 ms (-50.0%)"
+        "list on locmem (cold): fastest run 9.000 ms -> 4.500 ms (-50.0%; median 10.000 -> "
+        "5.000 ms)"
     ]
 
 
 def test_time_regression_beyond_tolerance_fails():
-    result = compare(report(row(p50=13.0)), report(row(p50=10.0)), tolerance=30)
+    result = compare(
+        report(row(p50=13.0, fastest=12.6)), report(row(p50=10.0, fastest=9.7)), tolerance=30
+    )
     assert not result.failed
-    result = compare(report(row(p50=13.0)), report(row(p50=10.0)), tolerance=20)
+    result = compare(
+        report(row(p50=13.0, fastest=12.6)), report(row(p50=10.0, fastest=9.7)), tolerance=20
+    )
     assert result.failed
     assert messages(result.regressions) == [
-        "list on locmem (cold): median 10.000 ms -> 13.000 ms (+30.0%, tolerance 20%)"
+        "list on locmem (cold): fastest run 9.700 ms -> 12.600 ms (+29.9%; median 10.000 -> "
+        "13.000 ms; tolerance 20%, noise 0.400 ms)"
     ]
 
 
+def test_unchanged_code_on_a_noisy_machine_passes():
+    # the reported case: a 0.5 ms scenario whose median moved +33% between reruns of the same
+    # code; its fastest run barely moved
+    base = report(row(p50=0.500, fastest=0.420))
+    assert not compare(report(row(p50=0.665, fastest=0.435)), base).failed
+    # even the fastest run slower by 31%, but within the runs' own scatter (median - fastest)
+    noisy = compare(report(row(p50=0.900, fastest=0.550)), base)
+    assert not noisy.failed
+    assert noisy.regressions == []
+
+
+def test_a_real_twofold_slowdown_fails():
+    base = report(row(p50=0.500, fastest=0.420))
+    result = compare(report(row(p50=1.000, fastest=0.850)), base)
+    assert result.failed
+    assert messages(result.regressions) == [
+        "list on locmem (cold): fastest run 0.420 ms -> 0.850 ms (+102.4%; median 0.500 -> "
+        "1.000 ms; tolerance 25%, noise 0.150 ms)"
+    ]
+
+
+def test_a_baseline_without_the_minimum_compares_medians():
+    base = report(row(p50=1.0))
+    del base["results"][0]["time_ms"]["min"]
+    assert compare(report(row(p50=2.0, fastest=1.9)), base).failed
+
+
 def test_tiny_absolute_growth_never_fails():
-    base, now = report(row(p50=0.02)), report(row(p50=0.05))
+    base, now = report(row(p50=0.02, fastest=0.02)), report(row(p50=0.05, fastest=0.05))
     assert not compare(now, base, tolerance=10, min_delta_ms=0.1).failed
     assert compare(now, base, tolerance=10, min_delta_ms=0.01).failed
 

@@ -444,3 +444,60 @@ def test_repeat_must_be_positive():
     with pytest.raises(CommandError) as info:
         call_command("perfkit_bench", "--repeat", "0")
     assert "argument --repeat: invalid whole number >= 1 value: '0'" in str(info.value)
+
+
+def test_an_unmigrated_database_says_once_what_to_run(bookstore):
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    MigrationRecorder(connection).record_unapplied("bookstore", "0001_initial")
+    with pytest.raises(CommandError) as info:
+        bench("t-counted", "t-page")
+    assert str(info.value) == (
+        "The database has 1 unapplied migration (bookstore.0001_initial), so every scenario "
+        "would fail on a missing table. Run `python manage.py migrate` first. Then load the "
+        "data the scenarios read (this project: `python manage.py seed_demo`)."
+    )
+
+
+def test_the_database_cache_table_is_gone_after_the_run(tmp_path, bookstore):
+    from django.db import connection
+
+    from perfkit.bench.backends import DB_CACHE_TABLE
+
+    assert DB_CACHE_TABLE not in connection.introspection.table_names()
+    bench("t-cache", backends="db")
+    assert DB_CACHE_TABLE not in connection.introspection.table_names()
+    call_command("createcachetable", DB_CACHE_TABLE, verbosity=0)  # the user's own: it stays
+    bench("t-cache", backends="db")
+    assert DB_CACHE_TABLE in connection.introspection.table_names()
+
+
+def test_the_demo_on_an_unmigrated_database(tmp_path):
+    """The case as a new user meets it: `manage.py perfkit_bench` before `migrate`."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}"}
+    for name in ("DJANGO_SETTINGS_MODULE", "REDIS_URL", "CACHE_URL"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "perfkit_bench", "--repeat", "1", "--warmup", "0"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "no such table" not in done.stdout + done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("CommandError: The database has ")
+    assert last.endswith(
+        "so every scenario would fail on a missing table. Run `python manage.py migrate` "
+        "first. Then load the data the scenarios read (this project: `python manage.py "
+        "seed_demo`)."
+    )

@@ -176,6 +176,25 @@ def test_no_duplicate_queries():
     )
 
 
+def test_duplicates_differing_only_in_parameters_are_one_line():
+    with pytest.raises(PerfAssertionError) as info, assert_no_duplicate_queries():  # noqa: PT012
+        for pk in (1, 1, 2, 2, 3, 3, 3):
+            Author.objects.filter(pk=pk).count()
+            line = here(-1)
+    assert str(info.value).splitlines()[:2] == [
+        "Expected no duplicate queries but 3 groups of identical queries were found:",
+        f"  2-3x identical [default] for each of 3 parameter sets, from {line}: `{SHORT}`",
+    ]
+    with pytest.raises(PerfAssertionError) as info, assert_no_duplicate_queries():  # noqa: PT012
+        for pk in (1, 1, 2, 2):
+            Author.objects.filter(pk=pk).count()
+            line = here(-1)
+    assert str(info.value).splitlines()[1:3] == [
+        f"  2x identical [default] for each of 2 parameter sets, from {line}: `{SHORT}`",
+        "",
+    ]
+
+
 def test_no_nplusone_threshold_and_allow(settings):
     with assert_no_nplusone(threshold=3):
         for pk in (1, 2):
@@ -204,14 +223,21 @@ def test_no_nplusone_threshold_and_allow(settings):
 
 
 def test_demo_naive_book_list_is_caught_and_optimised_passes(bookstore):
-    with pytest.raises(PerfAssertionError) as info, assert_no_nplusone():
+    with pytest.raises(PerfAssertionError) as info, assert_no_nplusone():  # noqa: PT012
         book_list_naive(1, 10)
+        line = here(-1)
     message = str(info.value)
     assert message.startswith("Expected no N+1 queries but 4 groups were found")
+    # the relation it loads, the helper's line, and the callers down to this test's own line
     assert (
         "  10x `SELECT ... FROM bookstore_author WHERE bookstore_author.id = ? LIMIT ?` "
-        "[default] from demo_project/bookstore/services.py:29 in _book_row"
+        "[default] loading Book.author, from demo_project/bookstore/services.py:29 in _book_row"
+        " <- demo_project/bookstore/services.py:42 in <listcomp> <- "
+        f"{line}"
     ) in message
+    assert "loading Book.tags, from demo_project/bookstore/services.py:42 in <listcomp> <- " in (
+        message
+    )
     with assert_no_nplusone(), assert_max_queries(3):
         rows = book_list_optimised(1, 10)
     assert len(rows) == 10

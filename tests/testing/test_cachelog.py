@@ -5,8 +5,8 @@ import asyncio
 import pytest
 from django.core.cache import caches
 
-from perfkit._observe import cache_observers, report_cache_op
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
+from perfkit.instrument.observe import cache_observers, report_cache_op
 from perfkit.testing import CacheOp, assert_cache_ops, capture_cache
 from tests.testing.helpers import here
 
@@ -161,3 +161,51 @@ def test_strict_view_of_resilient_backends_is_recorded_once(settings):
     assert vars(strict)["get"] is original_get
     assert "set" not in vars(strict)
     assert "get" not in vars(caches["strict"])
+
+
+def test_keyword_arguments_are_recorded():
+    cache = caches["default"]
+    with capture_cache() as log:
+        cache.set(key="x", value=1)
+        assert cache.get(key="x") == 1
+        assert cache.get(key="nope", default="d") == "d"
+        cache.add(key="y", value=2)
+        cache.set_many(data={"a": 1})
+        assert cache.get_many(keys=["a", "b"]) == {"a": 1}
+        assert cache.has_key(key="a")
+        cache.delete_many(keys=["a"])
+        cache.delete(key="x")
+    assert [(o.op, o.key, o.hit) for o in log] == [
+        ("set", "x", None),
+        ("get", "x", True),
+        ("get", "nope", False),
+        ("add", "y", None),
+        ("set_many", "a", None),
+        ("get_many", "a", True),
+        ("get_many", "b", False),
+        ("has_key", "a", True),
+        ("delete_many", "a", None),
+        ("delete", "x", None),
+    ]
+
+
+def test_get_or_set_is_one_operation():
+    cache = caches["default"]
+    with capture_cache() as log:
+        assert cache.get_or_set("k", lambda: 1) == 1  # a miss that stores
+        assert cache.get_or_set(key="k", default=2) == 1  # a hit
+        assert asyncio.run(cache.aget_or_set("j", 3)) == 3
+    assert [(o.op, o.key, o.hit) for o in log] == [
+        ("get_or_set", "k", False),
+        ("get_or_set", "k", True),
+        ("aget_or_set", "j", False),
+    ]
+    assert (log.hits, log.misses, log.sets) == (1, 2, 2)
+
+
+@pytest.mark.redis
+def test_get_or_set_on_redis(redis_cache):
+    with capture_cache("redis") as log:
+        redis_cache.get_or_set("perfkit-gos", "v")
+        redis_cache.get_or_set("perfkit-gos", "w")
+    assert [(o.op, o.hit) for o in log] == [("get_or_set", False), ("get_or_set", True)]

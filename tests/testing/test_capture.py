@@ -108,7 +108,7 @@ def test_nested_captures_both_receive_queries():
     assert (len(outer), len(inner)) == (2, 1)
     # after the block, nothing is installed any more
     # (perfkit.cache's raw SQL wrapper stays: it is installed on every connection for good)
-    from perfkit.testing.capture import _dispatch
+    from perfkit.instrument.queries import _dispatch
 
     assert all(_dispatch not in c.execute_wrappers for c in connections.all(initialized_only=True))
     assert BaseDatabaseWrapper._prepare_cursor is original

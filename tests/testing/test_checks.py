@@ -18,13 +18,15 @@ def test_e401_bad_allow_regex(settings):
         "PERFKIT['NPLUSONE_ALLOW'] holds 'shop_(author', which is not a regular expression "
         "(missing ), unterminated subpattern at position 5)."
     )
-    assert error.hint.startswith("Write a Python regex matched against an N+1 group's")
+    assert error.hint.startswith("Write a relation, 'shop.Author.books' (fnmatch wildcards")
     with pytest.raises(SystemCheckError, match=r"perfkit\.E401"):
         call_command("check")
 
 
 def test_e401_silent_on_good_settings(settings):
-    settings.PERFKIT = {"NPLUSONE_ALLOW": [r"shop/views\.py"]}
+    settings.PERFKIT = {"NPLUSONE_ALLOW": [r"shop/views\.py", "bookstore.Book.author"]}
+    assert check_nplusone_allow() == []
+    settings.PERFKIT = {"NPLUSONE_ALLOW": ["bookstore.[AB]*", "bookstore.Author.b?oks"]}
     assert check_nplusone_allow() == []
     settings.PERFKIT = {}
     assert check_nplusone_allow() == []
@@ -37,6 +39,7 @@ def test_bad_allow_regex_at_run_time_names_the_setting(settings):
         for pk in (1, 2):
             Author.objects.filter(pk=pk).count()
     assert str(info.value) == (
-        "PERFKIT['NPLUSONE_ALLOW'] holds '(', which is not a regular expression "
-        "(missing ), unterminated subpattern at position 0); fix or remove it."
+        "PERFKIT['NPLUSONE_ALLOW'] holds '(', which is neither a relation "
+        "('app_label.Model.field') nor a regular expression (missing ), unterminated "
+        "subpattern at position 0); fix or remove it."
     )

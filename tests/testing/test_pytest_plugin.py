@@ -70,7 +70,9 @@ def test_nplusone_fail_then_fixed(pytester, bookstore):
         [
             "E*N+1 queries in test_books.py::test_list (4 groups):",
             "*5x `SELECT ... FROM bookstore_author WHERE bookstore_author.id = ? LIMIT ?` "
-            "[[]default[]] from demo_project/bookstore/services.py:29 in _book_row",
+            "[[]default[]] loading Book.author, from demo_project/bookstore/services.py:29 in "
+            "_book_row <- demo_project/bookstore/services.py:42 in <listcomp> <- "
+            "*/test_books.py:5 in test_list",
         ]
     )
     run(pytester).assert_outcomes(passed=1)  # off by default
@@ -192,3 +194,38 @@ def test_subprocess_with_pytest_django_and_xdist(pytester):
     assert sorted(line for line in records.splitlines() if line.startswith("test_record")) == [
         f"test_record[{n}]:" for n in range(8)
     ]
+
+
+def test_allow_marker_takes_relations(pytester, bookstore):
+    pytester.makepyfile(
+        test_books=NAIVE.replace(
+            "def test_list",
+            '@pytest.mark.perfkit_allow_nplusone("bookstore.Book.*")\ndef test_list',
+        )
+    )
+    run(pytester, "--perfkit-nplusone=fail").assert_outcomes(passed=1)
+    pytester.makepyfile(
+        test_books=NAIVE.replace(
+            "def test_list",
+            '@pytest.mark.perfkit_allow_nplusone("bookstore.Book.[at]*")\ndef test_list',
+        )
+    )
+    result = run(pytester, "--perfkit-nplusone=fail")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*N+1 queries in test_books.py::test_list (2 groups):"])
+
+
+def test_isolated_cache_fixture(pytester, redis_cache):
+    pytester.makepyfile(
+        test_iso="""
+        from django.core.cache import caches
+
+        def test_isolated(perfkit_isolated_cache):
+            assert caches["redis"].get("shared") is None
+            caches["redis"].set("mine", 1)
+        """
+    )
+    redis_cache.set("shared", "from outside")
+    run(pytester).assert_outcomes(passed=1)
+    assert redis_cache.get("mine") is None
+    assert redis_cache.get("shared") == "from outside"

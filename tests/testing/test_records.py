@@ -82,11 +82,31 @@ def test_none_never_writes(pytester):
     assert not (pytester.path / "test_rec.perf.yml").exists()
 
 
-def test_all_and_overwrite_rewrite_without_failing(pytester, settings):
+def test_all_writes_a_missing_record_and_fails_as_perf_rec_does(pytester):
+    write_test(pytester, 1)
+    result = run(pytester, "--perfkit-record-mode=all")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E*No performance record 'test_page' in *test_rec.perf.yml: it was written now, and "
+            "the record mode 'all' fails on a missing record. Commit the file; the next run "
+            "compares with it."
+        ]
+    )
+    assert record(pytester) == RECORD.replace("AUTHORS", "1")
+    run(pytester, "--perfkit-record-mode=all").assert_outcomes(passed=1)  # now it exists
+    write_test(pytester, 3)
+    result = run(pytester, "--perfkit-record-mode=all")  # an existing record is compared
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E*+2x `SELECT ... FROM bookstore_author *(now 3, recorded 1)"])
+    assert record(pytester) == RECORD.replace("AUTHORS", "1")
+
+
+def test_overwrite_rewrites_without_failing(pytester, settings):
     write_test(pytester, 1)
     run(pytester).assert_outcomes(passed=1)
     write_test(pytester, 3)
-    run(pytester, "--perfkit-record-mode=all").assert_outcomes(passed=1)
+    run(pytester, "--perfkit-record-mode=overwrite").assert_outcomes(passed=1)
     assert record(pytester) == RECORD.replace("AUTHORS", "3")
     write_test(pytester, 4)
     settings.PERFKIT = {"RECORD_MODE": "overwrite"}  # the setting, when no option is given
@@ -147,6 +167,34 @@ def test_stale_entries_reported_then_pruned_with_overwrite(pytester):
     assert record(pytester) == RECORD.replace("AUTHORS", "1")
 
 
+TWO_BLOCKS = """
+from demo_project.bookstore.models import Author
+
+def test_two(perf_record):
+    with perf_record():
+        Author.objects.count()
+    with perf_record():
+        Author.objects.count()
+        Author.objects.count()
+    with perf_record():
+        pass
+"""
+
+
+def test_unnamed_blocks_of_one_test_are_numbered(pytester):
+    pytester.makepyfile(test_two=TWO_BLOCKS)
+    run(pytester).assert_outcomes(passed=1)
+    text = record(pytester, "test_two")
+    assert "test_two:\n  queries:\n  - count: 1\n" in text
+    assert "test_two.2:\n  queries:\n  - count: 2\n" in text
+    assert "test_two.3: {}\n" in text
+    run(pytester).assert_outcomes(passed=1)  # each block compared with its own record
+    result = run(pytester, "--perfkit-record-mode=overwrite")  # numbered keys are not stale
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("pruned*")
+    assert record(pytester, "test_two") == text
+
+
 def test_parametrised_tests_get_their_own_records(pytester):
     pytester.makepyfile(
         test_par=textwrap.dedent(
@@ -167,6 +215,27 @@ def test_parametrised_tests_get_their_own_records(pytester):
     assert "test_n[1]:" in text
     assert "test_n[2]:" in text
     assert "count: 2" in text
+
+
+def test_missing_pyyaml_names_the_small_extra(monkeypatch, tmp_path):
+    import sys
+    import tomllib
+
+    from perfkit.exceptions import MissingExtraError
+    from perfkit.testing import recordfile
+    from tests.test_packaging import ROOT
+
+    monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
+    with pytest.raises(MissingExtraError) as info:
+        recordfile.load(tmp_path / "test_x.perf.yml")
+    assert str(info.value) == (
+        "perfkit.testing.perf_record needs the 'yaml' package, which is not installed. "
+        'Install it with: pip install "django-perfkit[records]"'
+    )
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert extras["records"] == ["PyYAML>=6"]  # PyYAML only, not pytest, xdist, factory-boy
 
 
 def test_bad_mode_and_key_shapes():

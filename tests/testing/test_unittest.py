@@ -61,8 +61,21 @@ class MixinTests(PerfTestMixin, TestCase):
             with self.assertPerfRecord(mode="once"):
                 Author.objects.count()
             self.assertIn("MixinTests.test_perf_record:", path.read_text())
-            with self.assertRaises(PerfAssertionError), self.assertPerfRecord(mode="none"):
+            with self.assertRaises(PerfAssertionError), self.assertPerfRecord("x", mode="none"):
+                Author.objects.count()
+        finally:
+            path.unlink(missing_ok=True)
+
+    def test_unnamed_records_are_numbered(self):
+        path = Path(__file__).with_name("test_unittest.perf.yml")
+        try:
+            with self.assertPerfRecord(mode="once"):
+                Author.objects.count()
+            with self.assertPerfRecord(mode="once"):  # its own record, not the first one's
                 Author.objects.count()
                 Author.objects.count()
+            text = path.read_text()
+            self.assertIn("MixinTests.test_unnamed_records_are_numbered:", text)
+            self.assertIn("MixinTests.test_unnamed_records_are_numbered.2:", text)
         finally:
             path.unlink(missing_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import nullcontext
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -58,14 +58,15 @@ class Command(BaseCommand):
             type=float,
             default=25.0,
             metavar="PCT",
-            help="Median time growth (percent) allowed against --baseline. Default 25.",
+            help="Growth (percent) of the fastest run allowed against --baseline; it must also "
+            "exceed the runs' measured spread to fail. Default 25.",
         )
         parser.add_argument(
             "--min-delta-ms",
             type=float,
             default=0.1,
             metavar="MS",
-            help="Median growth below this many ms never fails --baseline. Default 0.1.",
+            help="Time growth below this many ms never fails --baseline. Default 0.1.",
         )
         parser.add_argument("--cold", action="store_true", help="Only the cold-cache runs.")
         parser.add_argument("--warm", action="store_true", help="Only the warm-cache runs.")
@@ -93,6 +94,7 @@ class Command(BaseCommand):
                 + ". Register some with perfkit.bench.scenario() in a perf_scenarios.py module "
                 "of an installed app."
             )
+        _require_migrated()
         modes = [m for m in ("cold", "warm") if options[m]] or ["cold", "warm"]
         runner = BenchRunner(
             chosen,
@@ -114,7 +116,7 @@ class Command(BaseCommand):
                 min_delta_ms=options["min_delta_ms"],
             )
             data["baseline"] = comparison.as_dict()
-        report.render_table(data, self.stdout, comparison=comparison)
+        report.render_table(data, cast(IO[str], self.stdout), comparison=comparison)
         if options["json"]:
             report.write_json(data, options["json"])
         if options["markdown"]:
@@ -193,3 +195,28 @@ class Command(BaseCommand):
 
         runner.progress = plain_progress
         return nullcontext()
+
+
+def _require_migrated() -> None:
+    """Stop with one message, not one "no such table" failure per scenario, when the default
+    database has unapplied migrations."""
+    from django.core.management import get_commands
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if not plan:
+        return
+    names = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    seed = (
+        " Then load the data the scenarios read (this project: `python manage.py seed_demo`)."
+        if "seed_demo" in get_commands()
+        else ""
+    )
+    raise CommandError(
+        f"The database has {len(names)} unapplied migration{'s' if len(names) != 1 else ''} "
+        f"({shown}), so every scenario would fail on a missing table. Run `python manage.py "
+        f"migrate` first.{seed}"
+    )

@@ -1,8 +1,9 @@
 """Observers of cache operations that do not pass through Django's cache API.
 
 perfkit's cache decorators may read through a backend's own client (one MGET on Redis) instead
-of ``cache.get_many``.  ``perfkit.testing.capture_cache`` (and the bench runner, the toolbar
-panel) still need to see those operations, so such code reports them here.  The check is one
+of ``cache.get_many``.  ``perfkit.instrument.cachelog.capture_cache`` (behind
+``perfkit.testing.capture_cache``, the bench runner and the toolbar panel) still needs to see
+those operations, so such code reports them here.  The check is one
 truthiness test of a list when nobody observes.
 """
 

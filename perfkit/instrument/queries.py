@@ -6,11 +6,12 @@ query: the logs active in the *context* that runs it (a ``ContextVar``, which as
 ``sync_to_async`` threads inherit, so async ORM calls inside the block are captured), plus the
 logs opened with ``threads=True``, which take queries from every thread.  Connections created
 or first used in other threads while a capture is active get the dispatcher when they prepare
-a cursor.
+a cursor (a hook of ``perfkit.internals.capture``).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import weakref
@@ -20,12 +21,14 @@ from contextvars import ContextVar
 from time import perf_counter
 from typing import Any
 
+from django.core.signals import request_finished, request_started
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from perfkit.conf import perfkit_settings
-from perfkit.sql import fingerprint as _fingerprint
-from perfkit.testing.locations import caller_location
+from perfkit.instrument.locations import Origin, caller_origin
+from perfkit.instrument.sql import fingerprint as _fingerprint
+from perfkit.internals import capture as cursor_hooks
 
 __all__ = ["CapturedQuery", "QueryGroup", "QueryLog", "capture_queries"]
 
@@ -39,7 +42,19 @@ _READ = re.compile(r"\s*\(?\s*(SELECT|WITH)\b", re.IGNORECASE)
 class CapturedQuery:
     """One executed statement: SQL, params, database alias, seconds taken and where from."""
 
-    __slots__ = ("_fingerprint", "alias", "duration", "location", "many", "params", "sql")
+    __slots__ = (
+        "_fingerprint",
+        "alias",
+        "callers",
+        "duration",
+        "location",
+        "many",
+        "params",
+        "relation",
+        "request",
+        "setup",
+        "sql",
+    )
 
     def __init__(
         self,
@@ -49,6 +64,11 @@ class CapturedQuery:
         duration: float,
         location: str | None,
         many: bool = False,
+        *,
+        callers: tuple[str, ...] = (),
+        relation: str | None = None,
+        setup: bool = False,
+        request: int | None = None,
     ) -> None:
         self.sql = sql
         self.params = params
@@ -56,11 +76,15 @@ class CapturedQuery:
         self.duration = duration
         self.location = location
         self.many = many
+        self.callers = callers  # user frames that called ``location``: next one, outermost
+        self.relation = relation  # "app_label.Model.accessor" when a relation was loaded
+        self.setup = setup  # run by the connection setting itself up (Django #28203)
+        self.request = request  # which request (request_started) ran it, None outside one
         self._fingerprint: str | None = None
 
     @property
     def fingerprint(self) -> str:
-        """The normalised SQL (``perfkit.sql.fingerprint``), computed on first use."""
+        """The normalised SQL (``perfkit.instrument.sql.fingerprint``), computed on first use."""
         if self._fingerprint is None:
             self._fingerprint = _fingerprint(self.sql)
         return self._fingerprint
@@ -100,6 +124,16 @@ class QueryGroup:
     def location(self) -> str:
         return self.locations[0]
 
+    @property
+    def callers(self) -> tuple[str, ...]:
+        """The user frames that called the first query's location (a helper's callers)."""
+        return self.queries[0].callers
+
+    @property
+    def relation(self) -> str | None:
+        """The model relation the group's queries load (``app_label.Model.accessor``)."""
+        return next((q.relation for q in self.queries if q.relation), None)
+
     def __repr__(self) -> str:
         return f"<QueryGroup {self.count}x {self.fingerprint[:60]!r} from {self.location}>"
 
@@ -126,10 +160,12 @@ class QueryLog:
         return f"<QueryLog {len(self.queries)} queries>"
 
     def counted(self, *, include_noise: bool = False) -> list[CapturedQuery]:
-        """The queries, without transaction noise unless ``include_noise``."""
+        """The queries, without transaction noise unless ``include_noise``; never the ones a
+        connection ran to set itself up (``SET TIME ZONE``, a ``connection_created``
+        receiver's ``PRAGMA``...: Django #28203)."""
         if include_noise:
-            return list(self.queries)
-        return [q for q in self.queries if not q.is_transaction_noise]
+            return [q for q in self.queries if not q.setup]
+        return [q for q in self.queries if not (q.is_transaction_noise or q.setup)]
 
     def count(self, alias: str | None = None, *, include_noise: bool = False) -> int:
         """Number of queries (on ``alias`` only when given), transaction noise excluded."""
@@ -151,21 +187,25 @@ class QueryLog:
         return groups
 
     def duplicates(self) -> list[QueryGroup]:
-        """Groups of identical queries (same alias, SQL and params) run more than once."""
-        return self._groups(CapturedQuery.identity, 2)
+        """Groups of identical queries (same alias, SQL and params) run more than once in one
+        request (or outside requests)."""
+        return self._groups(lambda q: (*q.identity(), q.request), 2)
 
     def similar(self) -> list[QueryGroup]:
         """Groups of queries with the same fingerprint run more than once."""
         return self._groups(lambda q: (q.alias, q.fingerprint), 2)
 
     def nplusone(self, threshold: int | None = None) -> list[QueryGroup]:
-        """Groups of one SELECT shape run ``threshold`` times or more from the same location.
+        """Groups of one SELECT shape run ``threshold`` times or more from the same location,
+        within one request: two requests each loading one author are no N+1.
 
         Only reads count: a loop of INSERTs shows in ``similar()``, but it is no lazy load.
         """
         if threshold is None:
             threshold = perfkit_settings.NPLUSONE_THRESHOLD
-        return self._groups(lambda q: (q.alias, q.fingerprint, q.location), threshold, reads=True)
+        return self._groups(
+            lambda q: (q.alias, q.fingerprint, q.location, q.request), threshold, reads=True
+        )
 
 
 # --- the dispatcher --------------------------------------------------------------------------
@@ -175,7 +215,38 @@ _thread_logs: list[QueryLog] = []
 _lock = threading.Lock()
 _active = 0
 _installed: weakref.WeakSet[BaseDatabaseWrapper] = weakref.WeakSet()
-_original_prepare_cursor: Any = None
+_NO_ORIGIN = Origin(None, (), None, False)
+# the request being handled in this context (request_started .. request_finished), so
+# duplicates and N+1 are judged per request
+_request: ContextVar[int | None] = ContextVar("perfkit_request", default=None)
+_requests = itertools.count(1)
+# the same, shared by every task and thread started from a capture's context: the async test
+# client sends request_started from a task of its own (Signal.asend gathers its receivers),
+# whose context changes never reach the view
+_request_box: ContextVar[list[int | None] | None] = ContextVar("perfkit_request_box", default=None)
+
+
+def _request_started(**kwargs: Any) -> None:
+    number = next(_requests)
+    _request.set(number)
+    box = _request_box.get()
+    if box is not None:
+        box[0] = number
+
+
+def _request_finished(**kwargs: Any) -> None:
+    _request.set(None)
+    box = _request_box.get()
+    if box is not None:
+        box[0] = None
+
+
+def _current_request() -> int | None:
+    request = _request.get()
+    if request is None:
+        box = _request_box.get()
+        request = box[0] if box is not None else None
+    return request
 
 
 def _dispatch(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
@@ -190,13 +261,27 @@ def _dispatch(execute: Any, sql: str, params: Any, many: bool, context: dict[str
     finally:
         duration = perf_counter() - start
         alias = context["connection"].alias
-        location = None
+        origin = None
+        request = _current_request()
         for log in logs:
             if log.using is not None and alias not in log.using:
                 continue
-            if log.locations and location is None:
-                location = caller_location(2)
-            log.queries.append(CapturedQuery(sql, params, alias, duration, location, many))
+            if origin is None:
+                origin = caller_origin(2) if log.locations else _NO_ORIGIN
+            log.queries.append(
+                CapturedQuery(
+                    sql,
+                    params,
+                    alias,
+                    duration,
+                    origin.location,
+                    many,
+                    callers=origin.callers,
+                    relation=origin.relation,
+                    setup=origin.setup,
+                    request=request,
+                )
+            )
 
 
 def _install(connection: BaseDatabaseWrapper) -> None:
@@ -206,20 +291,15 @@ def _install(connection: BaseDatabaseWrapper) -> None:
         _installed.add(connection)
 
 
-def _prepare_cursor(self: BaseDatabaseWrapper, cursor: Any) -> Any:
-    if _active:
-        _install(self)
-    return _original_prepare_cursor(self, cursor)
-
-
 def _activate() -> None:
-    global _active, _original_prepare_cursor
+    global _active
     with _lock:
         _active += 1
         if _active == 1:
-            # whatever is there now (another tool may have wrapped it too) is put back on exit
-            _original_prepare_cursor = BaseDatabaseWrapper._prepare_cursor
-            BaseDatabaseWrapper._prepare_cursor = _prepare_cursor  # type: ignore[method-assign]
+            # connections first used (or created in other threads) while capturing
+            cursor_hooks.add_cursor_hook(_install)
+            request_started.connect(_request_started, dispatch_uid="perfkit_capture")
+            request_finished.connect(_request_finished, dispatch_uid="perfkit_capture")
     for connection in connections.all(initialized_only=True):
         _install(connection)
 
@@ -230,7 +310,9 @@ def _deactivate() -> None:
         _active -= 1
         if _active:
             return
-        BaseDatabaseWrapper._prepare_cursor = _original_prepare_cursor  # type: ignore[method-assign]
+        cursor_hooks.remove_cursor_hook(_install)
+        request_started.disconnect(dispatch_uid="perfkit_capture")
+        request_finished.disconnect(dispatch_uid="perfkit_capture")
         for connection in list(_installed):
             try:
                 connection.execute_wrappers.remove(_dispatch)
@@ -271,6 +353,7 @@ def capture_queries(
         locations = perfkit_settings.CAPTURE_LOCATIONS
     log = QueryLog(_aliases(using), threads=threads, locations=bool(locations))
     _activate()
+    box_token = _request_box.set([None]) if _request_box.get() is None else None
     token = _context_logs.set((*_context_logs.get(), log))
     if threads:
         _thread_logs.append(log)
@@ -281,6 +364,8 @@ def capture_queries(
             _thread_logs.remove(log)
         try:
             _context_logs.reset(token)
+            if box_token is not None:
+                _request_box.reset(box_token)
         except ValueError:  # exited in another context (a fixture torn down elsewhere)
             _context_logs.set(tuple(x for x in _context_logs.get() if x is not log))
         _deactivate()

@@ -2,16 +2,17 @@
 
 While active, the methods of every Django cache alias (sync and async forms, and the
 ``perfkit_strict`` view of perfkit.backends' caches) are wrapped on the cache objects, and an
-observer is added to ``perfkit._observe.cache_observers`` for operations made through a
-backend's own client.  Everything is restored on exit.  A call made *inside* a recorded call
-(``BaseCache.get_many`` calling ``self.get``; ``aget`` running ``get`` in a thread) is not
-recorded twice.
+observer is added to ``perfkit.instrument.observe.cache_observers`` for operations made
+through a backend's own client.  Everything is restored on exit.  A call made *inside* a
+recorded call (``BaseCache.get_many`` calling ``self.get``; ``aget`` running ``get`` in a
+thread) is not recorded twice.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import threading
 import types
 from collections.abc import Iterator, Sequence
@@ -23,17 +24,23 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 
-from perfkit._observe import cache_observers
 from perfkit.conf import perfkit_settings
-from perfkit.testing.locations import caller_location
+from perfkit.instrument.locations import caller_location
+from perfkit.instrument.observe import cache_observers
 
 __all__ = ["CacheLog", "CacheOp", "capture_cache"]
 
-READS = {"get", "get_many", "has_key"}
+logger = logging.getLogger("perfkit.instrument")
+
+# get_or_set is one operation (a hit, or a miss that stores): the get/add/get the backend
+# makes inside it are not recorded again
+READS = {"get", "get_many", "has_key", "get_or_set"}
 SETS = {"set", "set_many", "add"}
 DELETES = {"delete", "delete_many"}
 OTHERS = {"incr", "decr", "touch", "clear"}
 _MANY = {"get_many", "set_many", "delete_many"}
+# the name of the first parameter of each method, for calls that pass it by keyword
+_FIRST = {"get_many": "keys", "delete_many": "keys", "set_many": "data"}
 METHODS = sorted(READS | SETS | DELETES | OTHERS)
 _MISSING = object()
 
@@ -86,7 +93,10 @@ class CacheLog:
 
     @property
     def sets(self) -> int:
-        return sum(1 for o in self.ops if o.kind in SETS)
+        """Writes: set, set_many entries, add, and each get_or_set that missed (and stored)."""
+        return sum(
+            1 for o in self.ops if o.kind in SETS or (o.kind == "get_or_set" and o.hit is False)
+        )
 
     @property
     def deletes(self) -> int:
@@ -100,6 +110,8 @@ class CacheLog:
 
 _logs: list[CacheLog] = []
 _inside: ContextVar[bool] = ContextVar("perfkit_cache_op", default=False)
+# inside a recorded get_or_set: the kinds of the calls the backend makes to itself
+_nested: ContextVar[list[str] | None] = ContextVar("perfkit_cache_nested", default=None)
 _lock = threading.Lock()
 _patched: list[tuple[Any, str, Any]] = []
 
@@ -119,20 +131,32 @@ def _observer(op: str, alias: str, key: Any, hit: bool | None) -> None:
         _record(op, alias, [key], [hit])
 
 
-def _outcome(kind: str, args: tuple[Any, ...], result: Any) -> tuple[list[Any], list[Any]]:
+def _first(kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The key (or keys, or mapping) of a call, given by position or by keyword."""
+    if args:
+        return args[0]
+    return kwargs.get(_FIRST.get(kind, "key"))
+
+
+def _outcome(
+    kind: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any, nested: list[str]
+) -> tuple[list[Any], list[Any]]:
+    first = _first(kind, args, kwargs)
     if kind == "get":
-        return [args[0]], [result is not _MISSING]
+        return [first], [result is not _MISSING]
+    if kind == "get_or_set":  # a miss is the one that had to store the default
+        return [first], [not any(k in SETS for k in nested)]
     if kind == "has_key":
-        return [args[0]], [bool(result)]
+        return [first], [bool(result)]
     if kind == "get_many":
-        keys = list(args[0])
+        keys = list(first or ())
         return keys, [k in result for k in keys]
     if kind == "clear":
         return [None], [None]
     if kind in _MANY:  # set_many(mapping) / delete_many(keys)
-        keys = list(args[0])
+        keys = list(first or ())
         return keys, [None] * len(keys)
-    return [args[0] if args else None], [None]
+    return [first], [None]
 
 
 def _wrap(cache: Any, op: str, alias: str) -> Any:
@@ -148,38 +172,51 @@ def _wrap(cache: Any, op: str, alias: str) -> Any:
         default = args[1] if len(args) > 1 else kwargs.pop("default", None)
         return (key, _MISSING, *args[2:]), kwargs, default
 
-    def finish(args: tuple[Any, ...], result: Any, default: Any) -> Any:
-        keys, hits = _outcome(kind, args, result)
+    def finish(
+        args: tuple[Any, ...], kwargs: dict[str, Any], result: Any, default: Any, nested: list[str]
+    ) -> Any:
+        keys, hits = _outcome(kind, args, kwargs, result, nested)
         _record(op, alias, keys, hits)
         return default if kind == "get" and result is _MISSING else result
+
+    def note_nested() -> None:
+        nested = _nested.get()
+        if nested is not None:
+            nested.append(kind)
 
     if inspect.iscoroutinefunction(original):
 
         @functools.wraps(original)
         async def async_wrapper(_self: Any, *args: Any, **kwargs: Any) -> Any:
             if _inside.get():
+                note_nested()
                 return await original(*args, **kwargs)
             call_args, call_kwargs, default = prepare(args, kwargs)
-            token = _inside.set(True)
+            nested: list[str] = []
+            token, nested_token = _inside.set(True), _nested.set(nested)
             try:
                 result = await original(*call_args, **call_kwargs)
             finally:
+                _nested.reset(nested_token)
                 _inside.reset(token)
-            return finish(call_args, result, default)
+            return finish(call_args, call_kwargs, result, default, nested)
 
         return _bound(async_wrapper, cache)
 
     @functools.wraps(original)
     def wrapper(_self: Any, *args: Any, **kwargs: Any) -> Any:
         if _inside.get():
+            note_nested()
             return original(*args, **kwargs)
         call_args, call_kwargs, default = prepare(args, kwargs)
-        token = _inside.set(True)
+        nested: list[str] = []
+        token, nested_token = _inside.set(True), _nested.set(nested)
         try:
             result = original(*call_args, **call_kwargs)
         finally:
+            _nested.reset(nested_token)
             _inside.reset(token)
-        return finish(call_args, result, default)
+        return finish(call_args, call_kwargs, result, default, nested)
 
     return _bound(wrapper, cache)
 
@@ -195,7 +232,8 @@ def _patch_all() -> None:
     for alias in settings.CACHES:
         try:
             cache = caches[alias]
-        except Exception:  # a backend that cannot even be built records nothing
+        except Exception as exc:  # a backend that cannot even be built records nothing
+            logger.debug("perfkit: cache %r not captured: cannot be built (%s)", alias, exc)
             continue
         targets = [cache]
         strict = getattr(cache, "perfkit_strict", None)
