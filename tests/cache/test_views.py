@@ -250,6 +250,24 @@ def _same_named_views():
     return cached_view(60)(one), cached_view(60)(two), mixed
 
 
+def test_class_based_views_take_every_option(db):
+    class Listing(CachedViewMixin, View):
+        cache_timeout = None
+        cache_query = ("page",)
+        calls = 0
+
+        def get(self, request):
+            Listing.calls += 1
+            return HttpResponse(request.GET.get("page", "1"))
+
+    view = Listing.as_view()
+    for url in ("/l/?page=2", "/l/?page=2", "/l/?page=2&x=1"):
+        assert view(rf.get(url)).content == b"2"
+    assert Listing.calls == 2
+    decorated = cached_view(None, query=["page"])(View)
+    assert decorated.cache_query == ("page",)
+
+
 def test_class_based_views_keep_their_module_and_qualname(db):
     one, two, mixed = _same_named_views()
     assert (one.__module__, one.__qualname__) == ("tests.cache.app_one", "Page")
