@@ -56,16 +56,19 @@ def bypass(
     """True when the cache must neither serve nor store this request."""
     if request.method not in ("GET", "HEAD"):
         return True
-    if not per_user and (
-        settings.SESSION_COOKIE_NAME in request.COOKIES or "HTTP_AUTHORIZATION" in request.META
-    ):
+    if not per_user and "HTTP_AUTHORIZATION" in request.META:
         return True
-    if "cookie" not in vary:  # with vary_on=["Cookie"] every cookie is in the key
-        extra = perfkit_settings.VIEW_CACHE_COOKIES
-        for name, value in request.COOKIES.items():
-            # an empty value carries nothing (a deleted cookie some clients still send)
-            if value and name != settings.SESSION_COOKIE_NAME and not _allowed_cookie(name, extra):
-                return True
+    cookies = request.COOKIES
+    if cookies:
+        session_name = settings.SESSION_COOKIE_NAME
+        if not per_user and session_name in cookies:
+            return True
+        if "cookie" not in vary:  # with vary_on=["Cookie"] every cookie is in the key
+            extra = perfkit_settings.VIEW_CACHE_COOKIES
+            for name, value in cookies.items():
+                # an empty value carries nothing (a deleted cookie some clients still send)
+                if value and name != session_name and not _allowed_cookie(name, extra):
+                    return True
     return query is not None and not set(request.GET) <= query
 
 
@@ -93,7 +96,7 @@ def identity_before(request: HttpRequest, user: Any) -> Identity:
     auth = request.META.get("HTTP_AUTHORIZATION")
     return Identity(
         _user_pk(user),
-        request.COOKIES.get(settings.SESSION_COOKIE_NAME),
+        request.COOKIES.get(settings.SESSION_COOKIE_NAME) if request.COOKIES else None,
         digest(auth) if auth is not None else None,
         *_locale(),
     )
