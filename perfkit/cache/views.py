@@ -166,7 +166,7 @@ class _ViewCache:
         if owner is not None:
             render.__module__, render.__qualname__ = owner.__module__, owner.__qualname__
         self.engine = engine = CachedFunction.__new__(CachedFunction)
-        engine._setup(render, timeout=timeout, key=_key_of_call, depends_on=depends_on,
+        engine._setup(render, timeout=timeout, key=self._key, depends_on=depends_on,
                       cache=cache, stale=stale, lock=True, early_refresh=True, cache_none=False,
                       version=None)  # fmt: skip
         registry[engine.perfkit_name] = engine
@@ -181,6 +181,17 @@ class _ViewCache:
         self.wrapper = self._async_wrapper() if iscoroutinefunction(view) else self._wrapper()
 
     # -- the steps shared by both wrappers ---------------------------------------------------
+    def _key(self, request: HttpRequest, *args: Any, **kwargs: Any) -> str:
+        """The engine's key function: the key of the call under way, else the request's."""
+        text = _current_key.get(None)
+        if text is None:  # key_for(request) / invalidate(request) called by hand
+            user = getattr(request, "user", None) if self.per_user else None
+            identity = viewrules.identity_before(request, user)
+            text = viewrules.key_text(
+                request, identity, per_user=self.per_user, vary=self.vary, query=self.query
+            )
+        return "v:" + text
+
     def _begin(self, request: HttpRequest, user: Any, args: tuple, kwargs: dict) -> _Call:
         call = _Call(viewrules.identity_before(request, user))
         text = viewrules.key_text(
@@ -297,10 +308,6 @@ class _ViewCache:
     async def _afinish(self, call: _Call, content: Stored | None, spent: float) -> None:
         if call.store is not None:
             await _off_loop(call.store, self._finish, call, content, spent)
-
-
-def _key_of_call(*args: Any, **kwargs: Any) -> str:
-    return "v:" + _current_key.get()
 
 
 async def _auser(request: HttpRequest) -> Any:

@@ -426,3 +426,13 @@ def test_async_views_are_cached_with_the_same_rules(db):
     assert page.perfkit_cached.perfkit_name.endswith(
         "test_async_views_are_cached_with_the_same_rules.<locals>.page"
     )
+
+
+def test_invalidate_and_key_for_take_a_request(db):
+    view, calls = counted()
+    view(rf.get("/p/?a=1")), view(rf.get("/p/?a=1"))
+    engine = view.perfkit_cached
+    assert engine.key_for(rf.get("/p/?a=1")) != engine.key_for(rf.get("/p/?a=2"))
+    engine.invalidate(rf.get("/p/?a=1"))
+    view(rf.get("/p/?a=1"))
+    assert len(calls) == 2
