@@ -65,7 +65,7 @@ def check_view_bounds(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
     """A ``@cached_view`` needs a finite timeout or a ``query=`` allow-list."""
     from django.urls import get_resolver
 
-    from perfkit.cache.views import UNBOUNDED_FIX, unbounded_problem, view_options
+    from perfkit.cache.viewrules import UNBOUNDED_FIX, unbounded_problem, view_options
 
     try:
         get_resolver().url_patterns  # noqa: B018  (imports the views; class views decorate here)

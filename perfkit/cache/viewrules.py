@@ -10,6 +10,8 @@ Three moments decide:
   plus a digest of ``Authorization``);
 * after the view (``unsafe_response``, ``identity_changed``): the response and the request's
   identity must still match the key, else nothing is stored.
+
+Keys must stay bounded: ``ViewOptions.unbounded`` (no timeout, no ``query=``) is perfkit.W102.
 """
 
 from __future__ import annotations
@@ -26,7 +28,17 @@ from django.utils.functional import LazyObject, empty
 from perfkit.cache.keys import digest
 from perfkit.conf import perfkit_settings
 
-__all__ = ["Identity", "bypass", "identity_after", "key_text", "unsafe_response"]
+__all__ = [
+    "UNBOUNDED_FIX",
+    "Identity",
+    "ViewOptions",
+    "bypass",
+    "identity_after",
+    "key_text",
+    "unbounded_problem",
+    "unsafe_response",
+    "view_options",
+]
 
 _UNSAFE_CACHE_CONTROL = ("private", "no-store", "no-cache")
 
@@ -171,4 +183,35 @@ def unsafe_response(request: HttpRequest, response: HttpResponseBase, vary: set[
     storage = get_messages(request)
     return bool(
         getattr(storage, "added_new", False) or (getattr(storage, "used", False) and len(storage))
+    )
+
+
+class ViewOptions:
+    """What ``@cached_view`` was given for one view (read by the system checks)."""
+
+    def __init__(self, name: str, timeout: Any, query: frozenset[str] | None) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.query = query
+
+    @property
+    def unbounded(self) -> bool:
+        """No expiry and any query string: strangers can mint entries that never go away."""
+        return self.timeout is None and self.query is None
+
+
+view_options: dict[str, ViewOptions] = {}
+
+
+UNBOUNDED_FIX = (
+    "Pass the query parameters the view reads, e.g. query=['page', 'sort'] (query=[] for none; "
+    "requests with other parameters then bypass the cache), or a finite timeout."
+)
+
+
+def unbounded_problem(name: str) -> str:
+    """The text of perfkit.W102 (and of the warning at decoration) for the view ``name``."""
+    return (
+        f"@cached_view {name} has timeout=None and no query= allow-list: every random query "
+        f"string (?x=1, ?x=2, ...) adds an entry that never expires."
     )

@@ -24,53 +24,16 @@ from perfkit.cache import viewrules
 from perfkit.cache.catalog import registry
 from perfkit.cache.decorators import CachedFunction, _check, _off_loop
 from perfkit.cache.store import Store
+from perfkit.cache.viewrules import UNBOUNDED_FIX, ViewOptions, unbounded_problem, view_options
 from perfkit.cache.wrapper import _DEFAULT, Decision
 from perfkit.conf import perfkit_settings
 
-__all__ = [
-    "UNBOUNDED_FIX",
-    "CachedViewMixin",
-    "ViewOptions",
-    "cached_view",
-    "unbounded_problem",
-    "view_options",
-]
+__all__ = ["CachedViewMixin", "cached_view"]
 
 Stored = tuple[bytes, int, list[tuple[str, str]]]
 
 # the key of the call being looked up, handed to the engine's key function
 _current_key: contextvars.ContextVar[str] = contextvars.ContextVar("perfkit_view_key")
-
-
-class ViewOptions:
-    """What ``@cached_view`` was given for one view (read by the system checks)."""
-
-    def __init__(self, name: str, timeout: Any, query: frozenset[str] | None) -> None:
-        self.name = name
-        self.timeout = timeout
-        self.query = query
-
-    @property
-    def unbounded(self) -> bool:
-        """No expiry and any query string: strangers can mint entries that never go away."""
-        return self.timeout is None and self.query is None
-
-
-view_options: dict[str, ViewOptions] = {}
-
-
-UNBOUNDED_FIX = (
-    "Pass the query parameters the view reads, e.g. query=['page', 'sort'] (query=[] for none; "
-    "requests with other parameters then bypass the cache), or a finite timeout."
-)
-
-
-def unbounded_problem(name: str) -> str:
-    """The text of perfkit.W102 (and of the warning at decoration) for the view ``name``."""
-    return (
-        f"@cached_view {name} has timeout=None and no query= allow-list: every random query "
-        f"string (?x=1, ?x=2, ...) adds an entry that never expires."
-    )
 
 
 class _NotStored(Exception):
