@@ -136,6 +136,13 @@ OPTIONS: dict[str, Option] = {
     "VIEW_CACHE_HEADER": Option(
         True, (bool,), "In DEBUG, add `X-Perfkit-Cache: hit|miss|stale` to cached views."
     ),
+    "VIEW_CACHE_COOKIES": Option(
+        [],
+        (list, tuple),
+        "Cookie names (or `prefix*` patterns) a request may carry and still be served from "
+        "`@cached_view`; any other cookie bypasses it (the session, CSRF and language cookies "
+        "have their own rules).",
+    ),
     # --- perfkit.backends --------------------------------------------------------------------
     "BREAKER_THRESHOLD": Option(
         1, (int,), "Consecutive failures that open a backend's circuit breaker.", None, _positive
@@ -224,6 +231,7 @@ class PerfkitSettings:
     REPLICA_LAG: float
     TRACK_RAW_SQL: bool
     VIEW_CACHE_HEADER: bool
+    VIEW_CACHE_COOKIES: list[str]
     BREAKER_THRESHOLD: int
     BREAKER_COOLDOWN: float
     RECORD_MODE: str

@@ -1,4 +1,4 @@
-"""System checks of perfkit.cache (ids perfkit.E101-E103, W101)."""
+"""System checks of perfkit.cache (ids perfkit.E101-E103, W101, W102)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from perfkit.cache.catalog import registry
 from perfkit.conf import perfkit_settings
 
-__all__ = ["check_cache_aliases"]
+__all__ = ["check_cache_aliases", "check_view_bounds"]
 
 
 @register(Tags.caches, "perfkit")
@@ -58,3 +58,21 @@ def check_cache_aliases(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
                 )
             )
     return messages
+
+
+@register(Tags.caches, "perfkit")
+def check_view_bounds(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A ``@cached_view`` needs a finite timeout or a ``query=`` allow-list."""
+    from django.urls import get_resolver
+
+    from perfkit.cache.viewrules import UNBOUNDED_FIX, unbounded_problem, view_options
+
+    try:
+        get_resolver().url_patterns  # noqa: B018  (imports the views; class views decorate here)
+    except Exception:  # a broken URLconf is Django's own check's to report
+        pass
+    return [
+        Warning(unbounded_problem(name), hint=UNBOUNDED_FIX, id="perfkit.W102")
+        for name, options in sorted(view_options.items())
+        if options.unbounded and name in registry  # registry: the views still defined
+    ]

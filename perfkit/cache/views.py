@@ -1,79 +1,59 @@
-"""``@cached_view`` for function views, and ``CachedViewMixin`` for class-based views.
+"""``@cached_view`` for function views (sync and ``async def``), ``CachedViewMixin`` for classes.
 
-Safety first: only GET/HEAD responses with status 200 are stored, never one that sets a
-cookie (a CSRF cookie included), is ``Cache-Control: private/no-store/no-cache``, varies on a
-header not in ``vary_on``, or was rendered for a request carrying a session cookie or an
-``Authorization`` header, unless ``per_user=True`` (then the key includes the user).  HEAD
-requests are served from a cached GET but never stored.  In DEBUG (with
-``PERFKIT["VIEW_CACHE_HEADER"]``) responses carry ``X-Perfkit-Cache: hit|miss|stale``.
+A response is served to a visitor only if the same key (scheme, host, path, query, ``vary_on``
+headers, language, time zone and, with ``per_user=True``, the identity) was stored from a
+response no rule in ``perfkit.cache.viewrules`` refused.  HEAD requests are served from a cached
+GET but never stored.  In DEBUG (with ``PERFKIT["VIEW_CACHE_HEADER"]``) responses carry
+``X-Perfkit-Cache: hit|miss|stale``.  docs/cache.md states every rule.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from perfkit.cache import viewrules
 from perfkit.cache.catalog import registry
-from perfkit.cache.decorators import CachedFunction
-from perfkit.cache.keys import digest
+from perfkit.cache.decorators import CachedFunction, _check, _off_loop
+from perfkit.cache.store import Store
+from perfkit.cache.viewrules import UNBOUNDED_FIX, ViewOptions, unbounded_problem, view_options
 from perfkit.cache.wrapper import _DEFAULT, Decision
 from perfkit.conf import perfkit_settings
 
 __all__ = ["CachedViewMixin", "cached_view"]
 
-_UNSAFE_CACHE_CONTROL = ("private", "no-store", "no-cache")
+Stored = tuple[bytes, int, list[tuple[str, str]]]
+
+# the key of the call being looked up, handed to the engine's key function
+_current_key: contextvars.ContextVar[str] = contextvars.ContextVar("perfkit_view_key")
 
 
 class _NotStored(Exception):
     """Carries a response that must not be cached out of the cached computation."""
 
-    def __init__(self, response: HttpResponse) -> None:
+    def __init__(self, response: Any) -> None:
         self.response = response
 
 
-def _anonymous(request: HttpRequest) -> bool:
-    return settings.SESSION_COOKIE_NAME not in request.COOKIES and (
-        "HTTP_AUTHORIZATION" not in request.META
-    )
+class _Call:
+    """One request through a cached view: its key identity and engine state."""
 
+    __slots__ = ("decision", "gkeys", "identity", "key", "store")
 
-def _user_part(request: HttpRequest) -> str:
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"u{user.pk}"
-    session = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-    return "s" + digest(session) if session else "anon"
-
-
-def _storable(request: HttpRequest, response: HttpResponse, vary_on: set[str], per_user: bool):
-    if response.status_code != 200 or getattr(response, "streaming", False):
-        return False
-    if response.cookies or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-        return False
-    if request.META.get("CSRF_COOKIE_USED"):
-        return False
-    control = response.get("Cache-Control", "").lower()
-    if any(word in control for word in _UNSAFE_CACHE_CONTROL):
-        return False
-    if response.has_header("Vary"):
-        # split by hand: django.utils.cache.cc_delim_re is gone in Django 6.1
-        varies = {h.strip().lower() for h in response["Vary"].split(",") if h.strip()}
-        if "*" in varies or not varies <= vary_on:
-            return False
-    if not per_user:
-        session = getattr(request, "session", None)
-        if session is not None and session.modified:
-            return False
-        user = getattr(request, "user", None)
-        evaluated = getattr(user, "_wrapped", user)  # a SimpleLazyObject not yet evaluated
-        if evaluated is not None and getattr(evaluated, "is_authenticated", False) is True:
-            return False
-    return True
+    def __init__(self, identity: viewrules.Identity) -> None:
+        self.identity = identity
+        self.store: Store | None = None
+        self.key = ""
+        self.gkeys: tuple[str, ...] = ()
+        self.decision = Decision(True)
 
 
 def cached_view(
@@ -82,89 +62,225 @@ def cached_view(
     depends_on: Any = (),
     per_user: bool = False,
     vary_on: Iterable[str] = (),
+    query: Iterable[str] | None = None,
     cache: str | None = None,
     stale: float | None = None,
 ) -> Callable[[Any], Any]:
-    """Cache a view's 200 GET responses; ``depends_on`` callables get ``(request, ...)``."""
+    """Cache a view's 200 GET responses; ``depends_on`` callables get ``(request, ...)``.
+
+    ``query``: the query parameters the view reads (the others bypass the cache); ``None``
+    keys on the whole query string.  See docs/cache.md for the rules.
+    """
+    if isinstance(vary_on, str) or (query is not None and isinstance(query, str)):
+        raise TypeError(
+            "@cached_view(vary_on=..., query=...) take a list of names, not one string: "
+            "write vary_on=['Accept'] / query=['page']."
+        )
+    _check(timeout, "timeout", allow_none=True)
+    _check(stale, "stale", allow_none=True)
     vary = {h.lower() for h in vary_on}
+    allowed = frozenset(query) if query is not None else None
 
     def decorate(view: Any) -> Any:
         if isinstance(view, type):
             attrs = {
+                "__module__": view.__module__,
+                "__qualname__": view.__qualname__,
+                "__doc__": view.__doc__,
                 "cache_timeout": timeout,
                 "cache_depends_on": depends_on,
                 "cache_per_user": per_user,
                 "cache_vary_on": tuple(vary_on),
+                "cache_query": None if allowed is None else tuple(sorted(allowed)),
                 "cache_alias": cache,
                 "cache_stale": stale,
             }
             return type(view.__name__, (CachedViewMixin, view), attrs)
+        return _ViewCache(view, timeout, depends_on, per_user, vary, allowed, cache, stale).wrapper
 
-        def response_key(request: HttpRequest, *args: Any, **kwargs: Any) -> str:
-            parts = [request.get_host(), request.path, sorted(request.GET.lists())]
-            parts += [request.META.get("HTTP_" + h.upper().replace("-", "_"), "") for h in vary]
-            if per_user:
-                parts.append(_user_part(request))
-            return f"v:{engine.perfkit_name}:{digest(repr(parts))}"
+    return decorate
+
+
+class _ViewCache:
+    """The engine and the two wrappers (sync, async) of one decorated view."""
+
+    def __init__(
+        self,
+        view: Any,
+        timeout: Any,
+        depends_on: Any,
+        per_user: bool,
+        vary: set[str],
+        query: frozenset[str] | None,
+        cache: str | None,
+        stale: float | None,
+    ) -> None:
+        self.view = view
+        self.per_user = per_user
+        self.vary = vary
+        self.query = query
 
         def render(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-                response.render()
-            if request.method != "GET" or not _storable(request, response, vary, per_user):
-                raise _NotStored(response)
-            return (response.content, response.status_code, list(response.items()))
+            return view(request, *args, **kwargs)  # the engine's func: names the entries
 
         functools.update_wrapper(render, view)
         # class-based views: as_view()'s inner function has the same qualname for every class
         owner = getattr(view, "view_class", None)
         if owner is not None:
             render.__module__, render.__qualname__ = owner.__module__, owner.__qualname__
-        engine = CachedFunction.__new__(CachedFunction)
-        engine._setup(render, timeout=timeout, key=response_key, depends_on=depends_on,
+        self.engine = engine = CachedFunction.__new__(CachedFunction)
+        engine._setup(render, timeout=timeout, key=self._key, depends_on=depends_on,
                       cache=cache, stale=stale, lock=True, early_refresh=True, cache_none=False,
                       version=None)  # fmt: skip
         registry[engine.perfkit_name] = engine
+        options = ViewOptions(engine.perfkit_name, timeout, query)
+        view_options[engine.perfkit_name] = options
+        if options.unbounded:
+            warnings.warn(
+                f"{unbounded_problem(engine.perfkit_name)} {UNBOUNDED_FIX}",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        self.wrapper = self._async_wrapper() if iscoroutinefunction(view) else self._wrapper()
+
+    # -- the steps shared by both wrappers ---------------------------------------------------
+    def _key(self, request: HttpRequest, *args: Any, **kwargs: Any) -> str:
+        """The engine's key function: the key of the call under way, else the request's."""
+        text = _current_key.get(None)
+        if text is None:  # key_for(request) / invalidate(request) called by hand
+            user = getattr(request, "user", None) if self.per_user else None
+            identity = viewrules.identity_before(request, user)
+            text = viewrules.key_text(
+                request, identity, per_user=self.per_user, vary=self.vary, query=self.query
+            )
+        return "v:" + text
+
+    def _begin(self, request: HttpRequest, user: Any, args: tuple, kwargs: dict) -> _Call:
+        call = _Call(viewrules.identity_before(request, user))
+        text = viewrules.key_text(
+            request, call.identity, per_user=self.per_user, vary=self.vary, query=self.query
+        )
+        token = _current_key.set(text)
+        try:
+            call.store, call.key, call.gkeys = self.engine._begin((request, *args), kwargs)
+        finally:
+            _current_key.reset(token)
+        return call
+
+    def _decide(self, call: _Call, request: HttpRequest, args: tuple, kwargs: dict) -> None:
+        if call.store is not None:
+            call.decision = self.engine._decide(
+                call.store, call.key, call.gkeys, (request, *args), kwargs
+            )
+        if call.decision.compute and request.method == "HEAD":
+            call.decision = Decision(True, locked=call.decision.locked)  # never store a HEAD
+
+    def _content(self, call: _Call, request: HttpRequest, response: Any, user: Any) -> Stored:
+        """What to store of ``response``, or raise ``_NotStored``."""
+        if request.method != "GET" or viewrules.unsafe_response(request, response, self.vary):
+            raise _NotStored(response)
+        after = viewrules.identity_after(request, call.identity, user)
+        if viewrules.identity_changed(call.identity, after, per_user=self.per_user):
+            raise _NotStored(response)
+        session = getattr(request, "session", None)
+        if not self.per_user and session is not None and session.modified:
+            raise _NotStored(response)
+        return (response.content, response.status_code, list(response.items()))
+
+    def _finish(self, call: _Call, content: Stored | None, spent: float) -> None:
+        """Store ``content`` (None: release the lock only). Runs off the event loop if async."""
+        if call.store is None:
+            return
+        if content is None:
+            if call.decision.locked:
+                release = Decision(True, locked=True)
+                self.engine._store(call.store, call.key, call.gkeys, release, None, 0.0)
+            return
+        miss = call.decision.state == "miss"
+        self.engine._store(call.store, call.key, call.gkeys, call.decision, content, spent, miss)
+
+    # -- sync ----------------------------------------------------------------------------------
+    def _wrapper(self) -> Callable[..., Any]:
+        view = self.view
 
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            if request.method not in ("GET", "HEAD") or not (per_user or _anonymous(request)):
+            if viewrules.bypass(request, per_user=self.per_user, vary=self.vary, query=self.query):
                 return view(request, *args, **kwargs)
-            store, key, gkeys = engine._begin((request, *args), kwargs)
-            decision = (
-                engine._decide(store, key, gkeys, (request, *args), kwargs)
-                if store
-                else (Decision(True))
-            )
-            if not decision.compute:
-                return _rebuild(decision.value, decision.state)
-            if request.method == "HEAD":
-                decision = Decision(True, locked=decision.locked)  # never store a HEAD
+            user = getattr(request, "user", None) if self.per_user else None
+            call = self._begin(request, user, args, kwargs)
+            self._decide(call, request, args, kwargs)
+            if not call.decision.compute:
+                return _rebuild(call.decision.value, call.decision.state)
             started = time.perf_counter()
             try:
-                content = render(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
+                if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                    response.render()
+                content = self._content(call, request, response, viewrules.evaluated_user(request))
             except _NotStored as passed:
-                if decision.locked and store is not None:
-                    engine._store(store, key, gkeys, Decision(True, locked=True), None, 0.0)
+                self._finish(call, None, 0.0)
                 return passed.response
             except BaseException:
-                if decision.locked and store is not None:
-                    engine._store(store, key, gkeys, Decision(True, locked=True), None, 0.0)
+                self._finish(call, None, 0.0)
                 raise
-            if store is not None:
-                spent = time.perf_counter() - started
-                engine._store(
-                    store, key, gkeys, decision, content, spent, decision.state == "miss"
-                )
+            self._finish(call, content, time.perf_counter() - started)
             return _rebuild(content, "miss")
 
-        wrapped.perfkit_cached = engine  # type: ignore[attr-defined]
+        wrapped.perfkit_cached = self.engine  # type: ignore[attr-defined]
         return wrapped
 
-    return decorate
+    # -- async ---------------------------------------------------------------------------------
+    def _async_wrapper(self) -> Callable[..., Any]:
+        view = self.view
+
+        @functools.wraps(view)
+        async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if viewrules.bypass(request, per_user=self.per_user, vary=self.vary, query=self.query):
+                return await view(request, *args, **kwargs)
+            user = await _auser(request) if self.per_user else None
+            call = self._begin(request, user, args, kwargs)
+            if call.store is not None:
+                await _off_loop(call.store, self._decide, call, request, args, kwargs)
+            else:
+                self._decide(call, request, args, kwargs)
+            if not call.decision.compute:
+                return _rebuild(call.decision.value, call.decision.state)
+            started = time.perf_counter()
+            try:
+                response = await view(request, *args, **kwargs)
+                if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                    await sync_to_async(response.render, thread_sensitive=True)()
+                after = viewrules.evaluated_user(request)
+                if after is None and self.per_user:
+                    after = await _auser(request)
+                content = self._content(call, request, response, after)
+            except _NotStored as passed:
+                await self._afinish(call, None, 0.0)
+                return passed.response
+            except BaseException:
+                await self._afinish(call, None, 0.0)
+                raise
+            await self._afinish(call, content, time.perf_counter() - started)
+            return _rebuild(content, "miss")
+
+        markcoroutinefunction(wrapped)
+        wrapped.perfkit_cached = self.engine  # type: ignore[attr-defined]
+        return wrapped
+
+    async def _afinish(self, call: _Call, content: Stored | None, spent: float) -> None:
+        if call.store is not None:
+            await _off_loop(call.store, self._finish, call, content, spent)
 
 
-def _rebuild(stored: tuple[bytes, int, list[tuple[str, str]]], state: str) -> HttpResponse:
+async def _auser(request: HttpRequest) -> Any:
+    user = viewrules.evaluated_user(request)
+    if user is None and hasattr(request, "auser"):
+        user = await request.auser()
+    return user
+
+
+def _rebuild(stored: Stored, state: str) -> HttpResponse:
     content, status, headers = stored
     response = HttpResponse(content, status=status)
     for name, value in headers:
@@ -181,6 +297,7 @@ class CachedViewMixin:
     cache_depends_on: Any = ()
     cache_per_user = False
     cache_vary_on: tuple[str, ...] = ()
+    cache_query: tuple[str, ...] | None = None
     cache_alias: str | None = None
     cache_stale: float | None = None
 
@@ -192,6 +309,7 @@ class CachedViewMixin:
             depends_on=cls.cache_depends_on,
             per_user=cls.cache_per_user,
             vary_on=cls.cache_vary_on,
+            query=cls.cache_query,
             cache=cls.cache_alias,
             stale=cls.cache_stale,
         )(view)
