@@ -15,9 +15,9 @@ from django.db import connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
+from perfkit.instrument.checks import allow_patterns
 from perfkit.instrument.queries import CapturedQuery, QueryLog, capture_queries
 from perfkit.testing.block import CaptureBlock
-from perfkit.testing.checks import allow_patterns
 from perfkit.testing.messages import (
     duplicate_lines,
     nplusone_lines,

@@ -172,7 +172,7 @@ def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:
     __tracebackhide__ = True
     import re
 
-    from perfkit.testing.checks import allow_patterns
+    from perfkit.instrument.checks import allow_patterns
     from perfkit.testing.messages import nplusone_lines
 
     allow = allow_patterns()

@@ -1,4 +1,4 @@
-"""System checks of perfkit.testing and the middleware (ids perfkit.E4xx)."""
+"""System checks of the N+1 settings of perfkit.testing and the middleware (perfkit.E4xx)."""
 
 from __future__ import annotations
 
