@@ -119,7 +119,7 @@ def offenders(path: Path) -> list[str]:
     _, foreign_classes = foreign_private()
     tree = ast.parse(path.read_text(encoding="utf-8"))
     docstrings = _docstrings(tree)
-    where = path.relative_to(ROOT)
+    where = path.relative_to(ROOT) if ROOT in path.parents else path.name
     found: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and _foreign_use(node.attr, node.value):
@@ -178,6 +178,23 @@ def test_the_libraries_private_names_were_found():
     foreign, classes = foreign_private()
     assert {"_prepare_cursor", "_cache", "_expire_info"} <= foreign
     assert "_HiredisParser" in classes or "_RESP2Parser" in classes
+
+
+def test_the_scan_flags_each_kind_of_use(tmp_path):
+    module = tmp_path / "sample.py"
+    module.write_text(
+        "from django.db.models.sql.compiler import _get_order_dir\n"
+        "def f(backend, block):\n"
+        "    backend._expire_info.clear()\n"
+        "    getattr(block, '_from_testcase', False)\n"
+        "    return 'redis.connection._HiredisParser', backend._meta\n"
+    )
+    found = offenders(module)
+    assert "sample.py:3: _expire_info" in found
+    assert "sample.py:4: _from_testcase" in found
+    assert "sample.py:5: redis.connection._HiredisParser" in found
+    assert not [line for line in found if "_meta" in line]
+    assert any(line.startswith("sample.py:1: ") for line in found)
 
 
 def test_no_module_outside_perfkit_internals_names_a_private_of_the_libraries():
