@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import threading
 import types
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,8 @@ from perfkit.instrument.locations import caller_location
 from perfkit.instrument.observe import cache_observers
 
 __all__ = ["CacheLog", "CacheOp", "capture_cache"]
+
+logger = logging.getLogger(__name__)
 
 READS = {"get", "get_many", "has_key"}
 SETS = {"set", "set_many", "add"}
@@ -195,7 +198,14 @@ def _patch_all() -> None:
     for alias in settings.CACHES:
         try:
             cache = caches[alias]
-        except Exception:  # a backend that cannot even be built records nothing
+        except Exception as exc:  # a backend that cannot even be built records nothing
+            logger.warning(
+                "capture_cache: cache %r cannot be built (%s: %s); its operations are not "
+                "recorded.",
+                alias,
+                type(exc).__name__,
+                exc,
+            )
             continue
         targets = [cache]
         strict = getattr(cache, "perfkit_strict", None)
