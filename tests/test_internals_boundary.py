@@ -160,6 +160,12 @@ DOCUMENTED = frozenset(
     {"_meta", "_default_manager", "_base_manager", "_asdict", "_replace", "_make", "_fields"}
 )
 _ATTR_FUNCTIONS = frozenset({"getattr", "hasattr", "setattr", "delattr"})
+# privates the internals contract names: flagged on any object but ``self`` even where perfkit's
+# own classes use the same name (a ``self._lock`` of perfkit's does not make ``cache._lock`` ok)
+CONTRACT = frozenset(
+    {"_cache", "_expire_info", "_lock", "_delete", "_pools", "_client", "_options", "_table"}
+    | {"_from_testcase", "_prepare_cursor", "_fetch_mode"}
+)
 
 
 def _on_self(node: ast.expr) -> bool:
@@ -171,6 +177,8 @@ def _foreign_use(name: str, receiver: ast.expr) -> bool:
     foreign, _ = foreign_private()
     if not _private(name) or name not in foreign or name in DOCUMENTED:
         return False
+    if name in CONTRACT and not _on_self(receiver):
+        return True
     return name not in perfkit_members()
 
 
