@@ -30,9 +30,7 @@ def test_headers_and_nplusone_log_in_debug(with_middleware, bookstore, caplog):
     [record] = caplog.records
     assert record.levelno == logging.WARNING
     lines = record.getMessage().splitlines()
-    assert lines[0].startswith(
-        "GET /books/naive/: 21 queries, 0 duplicates, 4 N+1 groups in "
-    )
+    assert lines[0].startswith("GET /books/naive/: 21 queries, 0 duplicates, 4 N+1 groups in ")
     assert (
         "  5x `SELECT ... FROM bookstore_author WHERE bookstore_author.id = ? LIMIT ?` "
         "[default] from demo_project/bookstore/services.py:29 in _book_row"
@@ -46,9 +44,7 @@ def test_optimised_page_logs_info_only(with_middleware, bookstore, caplog):
     assert response["X-Perfkit-Queries"] == "2"
     [record] = caplog.records
     assert record.levelno == logging.INFO
-    assert record.getMessage().startswith(
-        "GET /books/: 2 queries, 0 duplicates, 0 N+1 groups in "
-    )
+    assert record.getMessage().startswith("GET /books/: 2 queries, 0 duplicates, 0 N+1 groups in ")
 
 
 def test_async_handler(with_middleware, bookstore):
