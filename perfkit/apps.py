@@ -18,7 +18,7 @@ class PerfkitConfig(AppConfig):
 
         # each subpackage connects what it needs below, one import each
         from perfkit.backends import checks as _backend_checks  # noqa: F401  (deploy checks)
-        from perfkit.testing import checks as _testing_checks  # noqa: F401  (perfkit.E401)
+        from perfkit.instrument import checks as _instrument_checks  # noqa: F401  (perfkit.E401)
         from perfkit.warming import startup as _warming  # noqa: F401  (checks, Celery apps)
 
         internals.install()  # every patch of another library's internals, reversible

@@ -76,7 +76,7 @@ class QueryCountMiddleware:
             response["X-Perfkit-Queries"] = str(count)
             response["X-Perfkit-Duplicates"] = str(duplicates)
         summary = (
-            f"{request.method} {request.get_full_path()}: {plural(count, 'query', 'queries')}, "
+            f"{request.method} {request.path}: {plural(count, 'query', 'queries')}, "
             f"{duplicates} duplicate{'s' if duplicates != 1 else ''}, "
             f"{plural(len(nplusone), 'N+1 group')} in {seconds * 1000:.1f} ms"
         )

@@ -9,7 +9,7 @@ duplicate and N+1 query groups with the code locations that made them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -82,7 +82,7 @@ class _Recorder:
     def listening(self) -> Iterator[_Recorder]:
         from perfkit import signals
 
-        connected = []
+        connected: list[tuple[Any, Callable[..., None]]] = []
         for name in _OUTCOMES:
 
             def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:

@@ -30,7 +30,7 @@ from perfkit.instrument.observe import cache_observers
 
 __all__ = ["CacheLog", "CacheOp", "capture_cache"]
 
-logger = logging.getLogger("perfkit.instrument")
+logger = logging.getLogger(__name__)
 
 # get_or_set is one operation (a hit, or a miss that stores): the get/add/get the backend
 # makes inside it are not recorded again
@@ -233,7 +233,13 @@ def _patch_all() -> None:
         try:
             cache = caches[alias]
         except Exception as exc:  # a backend that cannot even be built records nothing
-            logger.debug("perfkit: cache %r not captured: cannot be built (%s)", alias, exc)
+            logger.warning(
+                "capture_cache: cache %r cannot be built (%s: %s); its operations are not "
+                "recorded.",
+                alias,
+                type(exc).__name__,
+                exc,
+            )
             continue
         targets = [cache]
         strict = getattr(cache, "perfkit_strict", None)

@@ -66,7 +66,7 @@ def install() -> None:
 
         _original_prepare_cursor = original
         _our_prepare_cursor = _prepare_cursor
-        BaseDatabaseWrapper._prepare_cursor = _prepare_cursor  # type: ignore[method-assign]
+        BaseDatabaseWrapper._prepare_cursor = _prepare_cursor  # type: ignore[attr-defined]
 
 
 def uninstall() -> None:
@@ -80,7 +80,7 @@ def uninstall() -> None:
             return
         # another tool may have wrapped ours since: then its wrapper stays, ours goes inert
         if BaseDatabaseWrapper.__dict__.get("_prepare_cursor") is _our_prepare_cursor:
-            BaseDatabaseWrapper._prepare_cursor = _original_prepare_cursor  # type: ignore[method-assign]
+            BaseDatabaseWrapper._prepare_cursor = _original_prepare_cursor  # type: ignore[attr-defined]
         _original_prepare_cursor = _our_prepare_cursor = None
 
 
@@ -128,7 +128,7 @@ def raise_on_lazy_loads() -> None:
             original(qs, *args, **kwargs)
             qs._fetch_mode = raise_mode  # type: ignore[attr-defined]
 
-        QuerySet.__init__ = __init__  # type: ignore[method-assign]
+        QuerySet.__init__ = __init__  # type: ignore[assignment]
 
 
 def stop_raising_on_lazy_loads() -> None:

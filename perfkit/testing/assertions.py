@@ -15,10 +15,10 @@ from django.db import connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError, PerfAssertionError
+from perfkit.instrument.allow import compile_rules
+from perfkit.instrument.checks import allow_patterns
 from perfkit.instrument.queries import CapturedQuery, QueryGroup, QueryLog, capture_queries
-from perfkit.testing.allow import compile_rules
 from perfkit.testing.block import CaptureBlock
-from perfkit.testing.checks import allow_patterns
 from perfkit.testing.messages import (
     duplicate_lines,
     nplusone_lines,

@@ -186,8 +186,8 @@ def _figures(log: Any, cache: Any) -> dict[str, int]:
 
 def _check_nplusone(item: pytest.Item, log: Any, mode: str) -> None:
     __tracebackhide__ = True
-    from perfkit.testing.allow import compile_rules
-    from perfkit.testing.checks import allow_patterns
+    from perfkit.instrument.allow import compile_rules
+    from perfkit.instrument.checks import allow_patterns
     from perfkit.testing.messages import nplusone_lines
 
     allow = allow_patterns()

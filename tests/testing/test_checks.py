@@ -6,8 +6,8 @@ from django.core.management.base import SystemCheckError
 
 from demo_project.bookstore.models import Author
 from perfkit.exceptions import ImproperlyConfiguredError
+from perfkit.instrument.checks import check_nplusone_allow
 from perfkit.testing import assert_no_nplusone
-from perfkit.testing.checks import check_nplusone_allow
 
 
 def test_e401_bad_allow_regex(settings):

@@ -1,4 +1,4 @@
-"""System checks of perfkit.testing and the middleware (ids perfkit.E4xx)."""
+"""System checks of the N+1 settings of perfkit.testing and the middleware (perfkit.E4xx)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
-from perfkit.testing.allow import AllowRule, compile_rules, is_relation_pattern
+from perfkit.instrument.allow import AllowRule, compile_rules, is_relation_pattern
 
 __all__ = ["allow_patterns", "check_nplusone_allow"]
 
