@@ -18,7 +18,7 @@ from django.db import close_old_connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.warming import chunks as _chunks
-from perfkit.warming.celery import broker_priority, queue_name
+from perfkit.warming.broker import broker_priority, queue_name
 from perfkit.warming.encoding import decode_calls
 from perfkit.warming.registry import Warmer, check_priority, get_warmer
 
