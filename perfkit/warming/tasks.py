@@ -153,22 +153,22 @@ def warm_chunk(
         reason = f"{type(exc).__name__}: {exc}"
         retry = calls if _chunks.is_transient(reason) else []
         failed = [] if retry else [[a, k, reason] for a, k in calls]
-        outcome = {"stored": 0, "failed": failed, "retry": retry, "retry_reason": reason}
-    stored = carried["stored"] + outcome["stored"]
-    failed = carried["failed"] + outcome["failed"]
-    if outcome["retry"] and self.request.retries < self.max_retries:
+        outcome = _chunks.ChunkOutcome(failed=failed, retry=retry, retry_reason=reason)
+    stored = carried["stored"] + outcome.stored
+    failed = carried["failed"] + outcome.failed
+    if outcome.retry and self.request.retries < self.max_retries:
         raise self.retry(
             kwargs={
                 "name": name,
-                "calls": outcome["retry"],
+                "calls": outcome.retry,
                 "parent": parent,
                 "total": total,
                 "carried": {"stored": stored, "failed": failed, "lock": key},
             },
             countdown=_chunks.backoff(self.request.retries),
         )
-    last = outcome.get("retry_reason", "transient error")
-    failed += [[a, k, f"{last} (after {self.max_retries} retries)"] for a, k in outcome["retry"]]
+    last = outcome.retry_reason or "transient error"
+    failed += [[a, k, f"{last} (after {self.max_retries} retries)"] for a, k in outcome.retry]
     try:
         _chunks.release(cache, key, token)
     except Exception:  # the lock expires by itself
