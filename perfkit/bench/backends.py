@@ -11,7 +11,7 @@ import os
 import platform
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import django
 from django.core.cache import caches
@@ -65,7 +65,7 @@ class BenchBackend:
         """Empty the backend's entries, and only them."""
         cache = caches[alias]
         if self.name == "redis":
-            cache.delete_pattern("*")  # scoped to this run's KEY_PREFIX
+            cast(Any, cache).delete_pattern("*")  # django-redis; scoped to this run's KEY_PREFIX
         else:
             cache.clear()  # a LOCATION / table of our own
 

@@ -38,7 +38,7 @@ REDIS_TRANSPORT_OPTIONS = {
 
 def _user_set(app: Celery, key: str) -> bool:
     conf = app.conf
-    return key in conf.changes or conf.get(key) != DEFAULTS.get(key)
+    return key in (conf.changes or {}) or conf.get(key) != DEFAULTS.get(key)
 
 
 def _default(app: Celery, key: str, value: Any) -> None:
@@ -69,7 +69,7 @@ def configure_celery(app: Celery) -> Celery:
 
     queue = perfkit_queue()
     # without task_queues Celery consumes its default queue: keep it, built the way Celery does
-    queues = list(app.conf.task_queues or app.amqp.Queues(()).values())
+    queues = list(app.conf.task_queues or app.amqp.Queues([]).values())
     if all(q.name != queue.name for q in queues):
         queues.append(queue)
     app.conf.task_queues = queues
