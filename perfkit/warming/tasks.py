@@ -83,7 +83,9 @@ def dispatch(
     try:
         _chunks.lock_cache(warmer.func).set_many(counters, _chunks.lock_ttl())
     except Exception:  # progress is best effort; the chunks retry if the cache is down
-        logger.warning("perfkit.warm %s: progress counters unavailable", warmer.name)
+        logger.warning(
+            "perfkit.warm %s: progress counters unavailable", warmer.name, exc_info=True
+        )
     callback = app.signature(
         "perfkit.warm_done", kwargs={"name": warmer.name, "total": total}, **options
     ).set(task_id=parent_id)
