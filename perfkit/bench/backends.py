@@ -12,7 +12,7 @@ import os
 import platform
 import sys
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import django
 from django.core.cache import caches
@@ -23,6 +23,7 @@ from perfkit.exceptions import ImproperlyConfiguredError
 __all__ = ["BACKEND_NAMES", "BenchBackend", "default_backend_names", "machine_facts", "make"]
 
 logger = logging.getLogger("perfkit.bench")
+
 BACKEND_NAMES = ("locmem", "db", "redis")
 DB_CACHE_TABLE = "perfkit_bench_cache"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -65,9 +66,9 @@ class BenchBackend:
 
     def clear(self, alias: str = "default") -> None:
         """Empty the backend's entries, and only them."""
-        cache = caches[alias]
+        cache: Any = caches[alias]
         if self.name == "redis":
-            cast(Any, cache).delete_pattern("*")  # django-redis; scoped to this run's KEY_PREFIX
+            cache.delete_pattern("*")  # scoped to this run's KEY_PREFIX
         else:
             cache.clear()  # a LOCATION / table of our own
 
@@ -83,8 +84,8 @@ class BenchBackend:
             client = redis.Redis.from_url(self.config["LOCATION"], socket_timeout=0.5)
             try:
                 facts["server"] = client.info("server").get("redis_version")
-            except Exception:  # the report shows "unknown"; the reason goes to the log
-                logger.debug("perfkit_bench: no Redis server version", exc_info=True)
+            except Exception as exc:  # a fact for the report, not a reason to stop
+                logger.debug("perfkit_bench: no Redis server version: %s", exc)
                 facts["server"] = None
             finally:
                 client.close()
@@ -175,8 +176,8 @@ def _database_facts() -> dict[str, Any]:
             connection.ensure_connection()
             info = connection.get_database_version()
             version = ".".join(map(str, info))
-    except Exception:  # the report shows "unknown"; the reason goes to the log
-        logger.debug("perfkit_bench: no %s server version", vendor, exc_info=True)
+    except Exception as exc:  # a fact for the report, not a reason to stop
+        logger.debug("perfkit_bench: no %s version: %s", vendor, exc)
         version = None
     return {"vendor": vendor, "version": version}
 

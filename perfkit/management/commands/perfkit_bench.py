@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import nullcontext
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -115,7 +115,7 @@ class Command(BaseCommand):
                 min_delta_ms=options["min_delta_ms"],
             )
             data["baseline"] = comparison.as_dict()
-        report.render_table(data, self.stdout, comparison=comparison)
+        report.render_table(data, cast(IO[str], self.stdout), comparison=comparison)
         if options["json"]:
             report.write_json(data, options["json"])
         if options["markdown"]:
