@@ -6,8 +6,9 @@ connection made by the backend's own pool (same address, auth, db, timeouts), se
 MGET (packed once per key list) and unpickles each value once.  Any error on that connection
 drops it and retries once through the ordinary client, so an idle connection closed by the
 server costs nothing but a reconnect.  It consults the backend's circuit breaker when it has one
-(docs/architecture.md, "Failures") and reports every key to ``perfkit.instrument.observe`` observers, since Django's
-cache API does not see this read (docs/architecture.md, "The hit path").
+(docs/architecture.md, "Failures") and reports every key to ``perfkit.instrument.observe``
+observers, since Django's cache API does not see this read (docs/architecture.md, "The hit
+path").
 """
 
 from __future__ import annotations
