@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.redis import RedisCache as _DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as _DjangoRedisCacheClient
 
 from perfkit._optional import require
-from perfkit.backends.resilient import ResilientCacheMixin
+from perfkit.backends.failopen import ResilientCacheMixin
+from perfkit.internals.redis import (
+    connection_factory_pools,
+    reuse_builtin_clients,
+    use_builtin_client_class,
+)
 
 require("django_redis", feature="perfkit.backends' Redis caches")
 
@@ -33,17 +38,22 @@ class _PoolPerSettings:
     """django-redis keys its process-wide pools by URL alone, so two aliases on one URL with
     different timeouts or pool sizes silently share the first one's; key by the settings too."""
 
-    _pools: dict[Any, Any]
+    pool_cls_kwargs: dict[str, Any]
+
+    if TYPE_CHECKING:  # django-redis's factory, after this class in the MRO, provides it
+
+        def get_connection_pool(self, params: dict[str, Any]) -> Any: ...
 
     def get_or_create_connection_pool(self, params: dict[str, Any]) -> Any:
         key = (
             params["url"],
             repr(sorted((k, repr(v)) for k, v in params.items() if k != "url")),
-            repr(sorted(self.pool_cls_kwargs.items())),  # type: ignore[attr-defined]
+            repr(sorted(self.pool_cls_kwargs.items())),
         )
-        pool = self._pools.get(key)
+        pools = connection_factory_pools(self)
+        pool = pools.get(key)
         if pool is None:
-            pool = self._pools[key] = self.get_connection_pool(params)  # type: ignore[attr-defined]
+            pool = pools[key] = self.get_connection_pool(params)
         return pool
 
 
@@ -73,19 +83,7 @@ class _ReusingClient(_DjangoRedisCacheClient):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
-
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
-        if client is None:
-            pool = self._pools.get(index)
-            if pool is None:
-                pool = self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
-                )
-            client = self._clients[index] = self._client(connection_pool=pool)
-        return client
+        reuse_builtin_clients(self)
 
 
 class DjangoRedisCache(ResilientCacheMixin, _DjangoRedisCache):
@@ -95,4 +93,4 @@ class DjangoRedisCache(ResilientCacheMixin, _DjangoRedisCache):
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, self._perfkit_setup(server, params))
-        self._class = _ReusingClient
+        use_builtin_client_class(self, _ReusingClient)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import pickle
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import caches
@@ -39,8 +40,9 @@ _MISSING = object()
 class _LocalLayer:
     """The process-wide memory of one TieredCache location: key -> (expires, pickled value)."""
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_entries = max_entries
+        self.clock = clock  # tests assign a fake clock to expire copies without sleeping
         self.data: dict[str, tuple[float, bytes]] = {}
         self.lock = threading.Lock()
 
@@ -48,7 +50,7 @@ class _LocalLayer:
         item = self.data.get(key)
         if item is None:
             return _MISSING
-        if item[0] < time.monotonic():
+        if item[0] < self.clock():
             self.data.pop(key, None)
             return _MISSING
         return pickle.loads(item[1])
@@ -57,12 +59,12 @@ class _LocalLayer:
         blob = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         with self.lock:
             if len(self.data) >= self.max_entries and key not in self.data:
-                now = time.monotonic()
+                now = self.clock()
                 for old in [k for k, (expires, _) in self.data.items() if expires < now]:
                     del self.data[old]
                 if len(self.data) >= self.max_entries:
                     self.data.clear()  # all young: dropping them costs at most one remote read
-            self.data[key] = (time.monotonic() + ttl, blob)
+            self.data[key] = (self.clock() + ttl, blob)
 
     def drop(self, key: str) -> None:
         self.data.pop(key, None)
@@ -210,12 +212,13 @@ class TieredCache(BaseCache):
             from django.conf import settings
 
             alias = self.remote_alias
-            config = settings.CACHES.get(alias) if isinstance(alias, str) else None
+            all_caches: dict[str, dict[str, Any]] = getattr(settings, "CACHES", {})
+            config = all_caches.get(alias) if isinstance(alias, str) else None
             if config is None or config.get("BACKEND", "").endswith("TieredCache"):
                 what = "is itself a TieredCache" if config else "is not an alias of CACHES"
                 raise ImproperlyConfiguredError(
                     f"TieredCache's LOCATION {alias!r} {what}. Set LOCATION to the alias of the "
-                    f"shared cache behind it (one of: {', '.join(map(repr, settings.CACHES))})."
+                    f"shared cache behind it (one of: {', '.join(map(repr, all_caches))})."
                 )
             self._remote = caches[alias]
             self._open.ops = self._remote
