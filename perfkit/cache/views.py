@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from perfkit.cache.catalog import registry
 from perfkit.cache.decorators import CachedFunction
 from perfkit.cache.keys import digest
-from perfkit.cache.wrapper import _DEFAULT, Decision
+from perfkit.cache.wrapper import _DEFAULT, _UNCACHED, Decision
 from perfkit.conf import perfkit_settings
 
 __all__ = ["CachedViewMixin", "cached_view"]
@@ -138,6 +138,7 @@ def cached_view(
             )
             if not decision.compute:
                 return _rebuild(decision.value, decision.state)
+            failed = store is None or decision is _UNCACHED  # the cache is down: not a miss
             if request.method == "HEAD":
                 decision = Decision(True, locked=decision.locked)  # never store a HEAD
             started = time.perf_counter()
@@ -156,7 +157,7 @@ def cached_view(
                 engine._store(
                     store, key, gkeys, decision, content, spent, decision.state == "miss"
                 )
-            return _rebuild(content, "miss")
+            return _rebuild(content, "error" if failed else "miss")
 
         wrapped.perfkit_cached = engine  # type: ignore[attr-defined]
         return wrapped
