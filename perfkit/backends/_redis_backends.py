@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.redis import RedisCache as _DjangoRedisCache
-from django.core.cache.backends.redis import RedisCacheClient as _DjangoRedisCacheClient
 
 from perfkit._optional import require
 from perfkit.backends.failopen import ResilientCacheMixin
 from perfkit.internals.redis import (
+    builtin_cache_client,
     connection_factory_pools,
     reuse_builtin_clients,
-    use_builtin_client_class,
 )
 
 require("django_redis", feature="perfkit.backends' Redis caches")
@@ -77,15 +76,6 @@ class RedisCache(ResilientCacheMixin, _DjangoRedisRedisCache):
         super().__init__(server, params)
 
 
-class _ReusingClient(_DjangoRedisCacheClient):
-    """Django's RedisCacheClient builds a ``redis.Redis`` object on every call (about 60 us on
-    redis-py 8: retry policy copy, event dispatcher...); build one per pool and reuse it."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        reuse_builtin_clients(self)
-
-
 class DjangoRedisCache(ResilientCacheMixin, _DjangoRedisCache):
     """Django's built-in RedisCache, with a reused client, the circuit breaker and fail-open."""
 
@@ -93,4 +83,6 @@ class DjangoRedisCache(ResilientCacheMixin, _DjangoRedisCache):
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, self._perfkit_setup(server, params))
-        use_builtin_client_class(self, _ReusingClient)
+        # Django's RedisCacheClient builds a redis.Redis object on every call (about 60 us on
+        # redis-py 8: retry policy copy, event dispatcher...); build one per pool and reuse it
+        reuse_builtin_clients(builtin_cache_client(self))

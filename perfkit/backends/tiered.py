@@ -102,8 +102,10 @@ class _TieredOps:
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         if self._tierable(key):
-            value = self.owner.layer.get(self._local_key(key, version))
+            local_key = self._local_key(key, version)
+            value = self.owner.layer.get(local_key)
             if value is not _MISSING:
+                self.owner.remote.validate_key(local_key)  # warn as the remote would have
                 return value
         value = self.ops.get(key, _MISSING, version=version)
         if value is _MISSING:
@@ -116,10 +118,12 @@ class _TieredOps:
         remote: list[str] = []
         layer = self.owner.layer
         for key in keys:
-            value = layer.get(self._local_key(key, version)) if self._tierable(key) else _MISSING
+            local_key = self._local_key(key, version)
+            value = layer.get(local_key) if self._tierable(key) else _MISSING
             if value is _MISSING:
                 remote.append(key)
             else:
+                self.owner.remote.validate_key(local_key)
                 found[key] = value
         if remote:
             fetched = self.ops.get_many(remote, version=version)
@@ -166,6 +170,8 @@ class _TieredOps:
         return self.ops.delete_many(keys, version=version)
 
     def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        # the local copy's expiry may now be wrong (timeout=0 expires the key): read it again
+        self.owner.layer.drop(self._local_key(key, version))
         return self.ops.touch(key, timeout, version=version)
 
     def has_key(self, key: str, version: int | None = None) -> bool:
@@ -199,8 +205,8 @@ class TieredCache(BaseCache):
         options = params.get("OPTIONS") or {}
         self.remote_alias = location
         self.local_timeout = float(options.get("LOCAL_TIMEOUT", 1.0))
-        max_entries = int(options.get("LOCAL_MAX_ENTRIES", 1000))
-        self.layer = _layers.setdefault(f"{location}:{max_entries}", _LocalLayer(max_entries))
+        self.max_entries = int(options.get("LOCAL_MAX_ENTRIES", 1000))
+        self._layer: _LocalLayer | None = None
         self._remote: BaseCache | None = None
         self._open = _TieredOps(self, None)
         self._strict: _TieredOps | None = None
@@ -222,7 +228,32 @@ class TieredCache(BaseCache):
                 )
             self._remote = caches[alias]
             self._open.ops = self._remote
+            # one layer per shared storage (server or table, not alias): a write through any
+            # TieredCache over it drops the copy every other one would read; its keys are the
+            # remote's full keys (prefix and version included)
+            storage = f"{config.get('BACKEND')}|{config.get('LOCATION')}|{self.max_entries}"
+            self._layer = _layers.setdefault(storage, _LocalLayer(self.max_entries))
         return self._remote
+
+    @property
+    def layer(self) -> _LocalLayer:
+        """This process's copies of values of the shared cache behind it."""
+        if self._layer is None:
+            self.remote  # noqa: B018  (resolves the remote and its layer)
+        assert self._layer is not None
+        return self._layer
+
+    # the remote cache makes and validates the keys: a key_func given to this alias (as
+    # Django's tests do) is the remote's
+    @property  # type: ignore[override]
+    def key_func(self) -> Any:
+        return self.remote.key_func
+
+    @key_func.setter
+    def key_func(self, func: Any) -> None:
+        remote = self.__dict__.get("_remote")  # None during BaseCache.__init__
+        if remote is not None:
+            remote.key_func = func
 
     @property
     def perfkit_breaker(self) -> Any:

@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "builtin_cache_client",
     "connection_factory_pools",
     "database_cache_table",
     "install",
     "redis_parser_class",
     "reuse_builtin_clients",
     "uninstall",
-    "use_builtin_client_class",
 ]
 
 # cache_url's ``parser`` option -> redis-py's parser class (private in redis-py >= 5; the
@@ -78,9 +78,10 @@ def reuse_builtin_clients(client: Any) -> None:
     client._client = reused
 
 
-def use_builtin_client_class(cache: Any, client_class: type) -> None:
-    """Django's ``RedisCache`` builds its client from the class in ``_class``."""
-    cache._class = client_class
+def builtin_cache_client(cache: Any) -> Any:
+    """Django's ``RedisCache`` client (its ``_cache`` cached property: built on first access,
+    without connecting)."""
+    return cache._cache
 
 
 def database_cache_table(cache: Any) -> str:

@@ -36,16 +36,13 @@ def test_django_redis_cache_client_builds_one_client_per_pool():
     assert client.get_client(write=True) is client.get_client(write=True)
 
 
-def test_django_redis_cache_client_class_attribute():
+def test_django_redis_cache_client_property():
     from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
     cache = RedisCache("redis://127.0.0.1:6379/11", {})
-
-    class Client(RedisCacheClient):
-        pass
-
-    internals.use_builtin_client_class(cache, Client)
-    assert type(cache._cache) is Client
+    client = internals.builtin_cache_client(cache)
+    assert isinstance(client, RedisCacheClient)
+    assert client is internals.builtin_cache_client(cache)
 
 
 def test_database_cache_table():
