@@ -92,6 +92,8 @@ def _location(url: str, scheme: str, parts: SplitResult, opts: dict[str, Any]) -
 def redis_entry(url: str, scheme: str, parts: SplitResult, opts: dict[str, Any]) -> dict[str, Any]:
     """BACKEND, LOCATION and OPTIONS of a Redis cache (django-redis unless backend=django)."""
     settings = {**DEFAULT_REDIS_OPTIONS, **opts}
+    if scheme == "redis+cluster":
+        return _cluster_entry(url, parts, settings)
     location = _location(url, scheme, parts, opts)
     if settings.get("backend") == "django":
         return _django_entry(url, scheme, location, settings)
@@ -162,3 +164,35 @@ def _django_entry(
         options["FAIL_OPEN"] = settings["fail_open"]
     options.update(_ssl(settings))
     return {"BACKEND": BACKENDS["django"], "LOCATION": location, "OPTIONS": options}
+
+
+def _cluster_entry(url: str, parts: SplitResult, settings: dict[str, Any]) -> dict[str, Any]:
+    example = "redis+cluster://10.0.0.1:6379,10.0.0.2:6379/"
+    for name in ("compressor", "serializer", "parser", "backend"):
+        if name in settings:
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): option {name!r} does not apply to "
+                "redis+cluster:// (redis-py's RedisCluster, values pickled like Django's "
+                "RedisCache)."
+            )
+    if parts.path.strip("/") not in {"", "0"} or settings.get("db", 0) != 0:
+        raise CacheURLError(
+            f"cache_url({masked(url)!r}): a Redis Cluster has database 0 only; write {example}."
+        )
+    hosts = host_list(url, parts.netloc, 6379, example)
+    options: dict[str, Any] = {
+        "socket_connect_timeout": settings["socket_connect_timeout"],
+        "socket_timeout": settings["socket_timeout"],
+        "max_connections": settings["max_connections"],
+    }
+    if parts.username:
+        options["username"] = unquote(parts.username)
+    if parts.password:
+        options["password"] = unquote(parts.password)
+    for name in ("username", "password"):
+        if name in settings:
+            options[name] = settings[name]
+    if "fail_open" in settings:
+        options["FAIL_OPEN"] = settings["fail_open"]
+    location = ",".join(f"{host}:{port}" for host, port in hosts)
+    return {"BACKEND": BACKENDS["cluster"], "LOCATION": location, "OPTIONS": options}

@@ -44,7 +44,7 @@ def caches_setting() -> dict[str, dict[str, Any]]:
 
 def backend_kind(backend: str) -> str:
     """ "django-redis", "django-redis-plain", "django-builtin", "django-builtin-fast",
-    "tiered", "locmem", "db", "file", "dummy" or "other" for a BACKEND dotted path."""
+    "redis-cluster", "tiered", "locmem", "db", "file", "dummy" or "other" for a BACKEND dotted path."""
     try:
         cls = import_string(backend)
     except ImportError as exc:
@@ -57,6 +57,8 @@ def backend_kind(backend: str) -> str:
 
     if issubclass(cls, TieredCache):
         return "tiered"
+    if cls.__module__ == "perfkit.backends._cluster":
+        return "redis-cluster"
     if issubclass(cls, RedisCache):
         fast = backend == "perfkit.backends.resilient.DjangoRedisCache"
         return "django-builtin-fast" if fast else "django-builtin"

@@ -67,6 +67,10 @@ _REDIS_NAMES = {"RedisCache", "DjangoRedisCache", "ConnectionFactory", "Sentinel
 
 
 def __getattr__(name: str) -> Any:
+    if name == "RedisClusterCache":
+        from perfkit.backends import _cluster
+
+        return _cluster.RedisClusterCache
     if name in _REDIS_NAMES:
         from perfkit.backends import _redis_backends
 

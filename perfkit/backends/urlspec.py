@@ -43,6 +43,7 @@ DEFAULT_REDIS_OPTIONS: dict[str, Any] = {
 BACKENDS = {
     "redis": "perfkit.backends.resilient.RedisCache",
     "django": "perfkit.backends.resilient.DjangoRedisCache",
+    "cluster": "perfkit.backends.resilient.RedisClusterCache",
     "db": "perfkit.backends.resilient.DatabaseCache",
     "locmem": "django.core.cache.backends.locmem.LocMemCache",
     "file": "django.core.cache.backends.filebased.FileBasedCache",
@@ -54,6 +55,7 @@ SCHEMES = {
     "rediss": "redis",
     "unix": "redis",
     "redis+sentinel": "redis",
+    "redis+cluster": "redis",
     "db": "db",
     "locmem": "locmem",
     "file": "file",
