@@ -44,7 +44,7 @@ def caches_setting() -> dict[str, dict[str, Any]]:
 
 def backend_kind(backend: str) -> str:
     """ "django-redis", "django-redis-plain", "django-builtin", "django-builtin-fast",
-    "redis-cluster", "tiered", "locmem", "db", "file", "dummy" or "other" for a BACKEND dotted path."""
+    "redis-cluster", "tiered", "locmem", "db", "file", "dummy" or "other" for a BACKEND path."""
     try:
         cls = import_string(backend)
     except ImportError as exc:

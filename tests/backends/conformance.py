@@ -74,6 +74,8 @@ TARGETS: dict[str, tuple[tuple[str, set[str]], Callable[[str], dict[str, Any]], 
         },
         _same,
     ),
+    # redis+cluster://: URL = the cluster's redis+cluster:// URL
+    "perfkit-cluster": (REDIS_SUITE, _perfkit, _same),
     "perfkit-db": (DB_SUITE, lambda url: _perfkit("db://test%20cache%20table"), _same),
     "tiered-db": (DB_SUITE, lambda url: _perfkit("db://test%20cache%20table"), _tiered(_same)),
 }

@@ -171,6 +171,16 @@ class Sentinel:
 
 
 _ALONE = ("--cluster-replicas", "0", "--cluster-yes")
+_CLUSTER_ARGS = (
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    "nodes.conf",
+    "--cluster-node-timeout",
+    "1000",
+    "--cluster-require-full-coverage",
+    "no",  # the surviving masters keep answering for their slots
+)
 
 
 def _cluster_port() -> int:
@@ -191,22 +201,16 @@ class RedisClusterServers:
     """Three private redis-server masters (no replicas) joined into one Redis Cluster."""
 
     def __init__(self, masters: int = 3) -> None:
-        self.nodes = [
-            RedisServer(
-                port=_cluster_port(),
-                args=(
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "1000",
-                    "--cluster-require-full-coverage",
-                    "no",  # the surviving masters keep answering for their slots
-                ),
-            )
-            for _ in range(masters)
-        ]
+        self.nodes: list[RedisServer] = []
+        try:
+            for _ in range(masters):
+                self.nodes.append(RedisServer(port=_cluster_port(), args=_CLUSTER_ARGS))
+            self._create()
+        except BaseException:
+            self.stop()  # never leave a half-built cluster running
+            raise
+
+    def _create(self) -> None:
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
         subprocess.run(
             [shutil.which("redis-cli") or "redis-cli", "--cluster", "create", *addresses, *_ALONE],

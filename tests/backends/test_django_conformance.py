@@ -17,7 +17,7 @@ from pathlib import Path
 import django
 import pytest
 
-from tests.backends.servers import RedisServer
+from tests.backends.servers import RedisClusterServers, RedisServer
 from tests.services import in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +107,21 @@ def test_django_cache_tests_pass_as_on_the_base(ours, suite_dir, redis_url):
     allowed = set(TIERED_BY_DESIGN) if ours.startswith("tiered") else set()
     assert sorted(base_passed - passed - allowed) == []
     print(f"{ours}: {len(passed)} passed; {base}: {len(base_passed)} passed")
+
+
+@pytest.fixture(scope="module")
+def cluster_url():
+    servers = RedisClusterServers()
+    yield servers.url
+    servers.stop()
+
+
+def test_django_cache_tests_on_a_cluster_pass_what_django_redis_passes(
+    suite_dir, redis_url, cluster_url
+):
+    # Django has no cluster backend: the base is django-redis on one node
+    base_passed = {t for t, v in _run(suite_dir, "django-redis", redis_url).items() if v == "pass"}
+    outcomes = _run(suite_dir, "perfkit-cluster", cluster_url)
+    passed = {t for t, v in outcomes.items() if v == "pass"}
+    assert sorted(base_passed - passed) == []
+    print(f"perfkit-cluster: {len(passed)} passed; django-redis: {len(base_passed)} passed")
