@@ -111,3 +111,29 @@ def test_doctor_probes_the_cluster(cluster_cache):
 
     probe, errors = probe_cache("cluster")
     assert (probe.ok, probe.kind, errors) == (True, "redis-cluster", [])
+
+
+def test_cached_view_and_warming_on_the_cluster(cluster_cache):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from perfkit.cache import cached_view
+
+    @cached_view(60, cache="cluster")
+    def page(request):
+        return HttpResponse("books")
+
+    @cached(cache="cluster", timeout=60)
+    def price(book_id: int) -> int:
+        return book_id * 100
+
+    try:
+        with override_settings(DEBUG=True):
+            assert page(RequestFactory().get("/books/"))["X-Perfkit-Cache"] == "miss"
+            assert page(RequestFactory().get("/books/"))["X-Perfkit-Cache"] == "hit"
+        result = price.warm_many([((n,), {}) for n in range(10)])  # keys on many slots
+        assert result.stored == 10
+        assert [price.peek(n) for n in range(10)] == [n * 100 for n in range(10)]
+    finally:
+        registry.pop(page.perfkit_cached.perfkit_name, None)
+        registry.pop(price.perfkit_name, None)
