@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from perfkit.backends.breaker import CircuitBreaker
 from perfkit.backends.tiered import TieredCache
-from perfkit.backends.urls import cache_url, caches_from_env
+from perfkit.backends.urls import CacheURLError, cache_url, caches_from_env
 
-__all__ = ["CircuitBreaker", "TieredCache", "cache_url", "caches_from_env"]
+__all__ = ["CacheURLError", "CircuitBreaker", "TieredCache", "cache_url", "caches_from_env"]

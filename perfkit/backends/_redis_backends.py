@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.redis import RedisCache as _DjangoRedisCache
-from django.core.cache.backends.redis import RedisCacheClient as _DjangoRedisCacheClient
 
 from perfkit._optional import require
-from perfkit.backends.resilient import ResilientCacheMixin
+from perfkit.backends.failopen import ResilientCacheMixin
+from perfkit.internals.redis import (
+    builtin_cache_client,
+    connection_factory_pools,
+    reuse_builtin_clients,
+)
 
 require("django_redis", feature="perfkit.backends' Redis caches")
 
@@ -33,17 +37,22 @@ class _PoolPerSettings:
     """django-redis keys its process-wide pools by URL alone, so two aliases on one URL with
     different timeouts or pool sizes silently share the first one's; key by the settings too."""
 
-    _pools: dict[Any, Any]
+    pool_cls_kwargs: dict[str, Any]
+
+    if TYPE_CHECKING:  # django-redis's factory, after this class in the MRO, provides it
+
+        def get_connection_pool(self, params: dict[str, Any]) -> Any: ...
 
     def get_or_create_connection_pool(self, params: dict[str, Any]) -> Any:
         key = (
             params["url"],
             repr(sorted((k, repr(v)) for k, v in params.items() if k != "url")),
-            repr(sorted(self.pool_cls_kwargs.items())),  # type: ignore[attr-defined]
+            repr(sorted(self.pool_cls_kwargs.items())),
         )
-        pool = self._pools.get(key)
+        pools = connection_factory_pools(self)
+        pool = pools.get(key)
         if pool is None:
-            pool = self._pools[key] = self.get_connection_pool(params)  # type: ignore[attr-defined]
+            pool = pools[key] = self.get_connection_pool(params)
         return pool
 
 
@@ -67,27 +76,6 @@ class RedisCache(ResilientCacheMixin, _DjangoRedisRedisCache):
         super().__init__(server, params)
 
 
-class _ReusingClient(_DjangoRedisCacheClient):
-    """Django's RedisCacheClient builds a ``redis.Redis`` object on every call (about 60 us on
-    redis-py 8: retry policy copy, event dispatcher...); build one per pool and reuse it."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
-
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
-        if client is None:
-            pool = self._pools.get(index)
-            if pool is None:
-                pool = self._pools[index] = self._pool_class.from_url(
-                    self._servers[index], **self._pool_options
-                )
-            client = self._clients[index] = self._client(connection_pool=pool)
-        return client
-
-
 class DjangoRedisCache(ResilientCacheMixin, _DjangoRedisCache):
     """Django's built-in RedisCache, with a reused client, the circuit breaker and fail-open."""
 
@@ -95,4 +83,6 @@ class DjangoRedisCache(ResilientCacheMixin, _DjangoRedisCache):
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, self._perfkit_setup(server, params))
-        self._class = _ReusingClient
+        # Django's RedisCacheClient builds a redis.Redis object on every call (about 60 us on
+        # redis-py 8: retry policy copy, event dispatcher...); build one per pool and reuse it
+        reuse_builtin_clients(builtin_cache_client(self))

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import SplitResult, unquote
 
-from perfkit.backends.urls import (
-    _BACKENDS,
+from perfkit.backends.urlspec import (
+    BACKENDS,
     COMPRESSORS,
     DEFAULT_REDIS_OPTIONS,
     PARSERS,
     SERIALIZERS,
-    _masked,
+    CacheURLError,
+    masked,
 )
 
 _FACTORY = "perfkit.backends.resilient.ConnectionFactory"
@@ -23,26 +24,41 @@ def _db_from_path(url: str, path: str) -> int | None:
     if not text:
         return None
     if not text.isdigit():
-        raise ValueError(
-            f"cache_url({_masked(url)!r}): the path {path!r} must be a Redis database number, "
+        raise CacheURLError(
+            f"cache_url({masked(url)!r}): the path {path!r} must be a Redis database number, "
             "e.g. redis://127.0.0.1:6379/0."
         )
     return int(text)
 
 
-def _sentinel_hosts(url: str, netloc: str) -> list[tuple[str, int]]:
+def _port(url: str, text: str, example: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise CacheURLError(
+            f"cache_url({masked(url)!r}): the port {text!r} must be a number from 1 to 65535, "
+            f"e.g. {example}."
+        )
+    return int(text)
+
+
+def host_list(url: str, netloc: str, default_port: int, example: str) -> list[tuple[str, int]]:
+    """``[(host, port)]`` of a comma-separated ``host:port,host:port`` netloc."""
     hosts = []
     for item in netloc.rpartition("@")[2].split(","):
-        host, _, port = item.strip().rpartition(":")
-        if not host:
+        host, colon, port = item.strip().rpartition(":")
+        if not colon:
             host, port = port, ""
-        if not host or (port and not port.isdigit()):
-            raise ValueError(
-                f"cache_url({_masked(url)!r}): bad sentinel address {item!r}; write "
-                "redis+sentinel://host:26379,host2:26379/service_name/db."
+        if not host:
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): bad address {item!r}; write {example}."
             )
-        hosts.append((host, int(port or 26379)))
+        hosts.append((host, _port(url, port, example) if port else default_port))
     return hosts
+
+
+def _check_port(url: str, parts: SplitResult) -> None:
+    port = parts.netloc.rpartition("@")[2].rpartition("]")[2].rpartition(":")
+    if port[1]:
+        _port(url, port[2], "redis://127.0.0.1:6379/0")
 
 
 def _ssl(settings: dict[str, Any]) -> dict[str, Any]:
@@ -52,21 +68,22 @@ def _ssl(settings: dict[str, Any]) -> dict[str, Any]:
 def _location(url: str, scheme: str, parts: SplitResult, opts: dict[str, Any]) -> str:
     if scheme == "unix":
         if not parts.path:
-            raise ValueError(
-                f"cache_url({_masked(url)!r}): unix:// needs the socket path, "
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): unix:// needs the socket path, "
                 "e.g. unix:///run/redis/redis.sock?db=0."
             )
         return f"unix://{parts.netloc}{parts.path}?db={opts.get('db', 0)}"
     if scheme == "redis+sentinel":
         segments = [s for s in parts.path.split("/") if s]
         if not segments or len(segments) > 2:
-            raise ValueError(
-                f"cache_url({_masked(url)!r}): redis+sentinel:// needs the service name as "
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): redis+sentinel:// needs the service name as "
                 "its path: redis+sentinel://host:26379/service_name/db."
             )
         path_db = _db_from_path(url, segments[1]) if len(segments) == 2 else None
         db = opts.get("db", path_db or 0)
         return f"redis://{unquote(segments[0])}/{db}"
+    _check_port(url, parts)
     path_db = _db_from_path(url, parts.path)
     db = opts.get("db", path_db if path_db is not None else 0)
     return f"{scheme}://{parts.netloc}/{db}"
@@ -75,6 +92,8 @@ def _location(url: str, scheme: str, parts: SplitResult, opts: dict[str, Any]) -
 def redis_entry(url: str, scheme: str, parts: SplitResult, opts: dict[str, Any]) -> dict[str, Any]:
     """BACKEND, LOCATION and OPTIONS of a Redis cache (django-redis unless backend=django)."""
     settings = {**DEFAULT_REDIS_OPTIONS, **opts}
+    if scheme == "redis+cluster":
+        return _cluster_entry(url, parts, settings)
     location = _location(url, scheme, parts, opts)
     if settings.get("backend") == "django":
         return _django_entry(url, scheme, location, settings)
@@ -91,7 +110,9 @@ def redis_entry(url: str, scheme: str, parts: SplitResult, opts: dict[str, Any])
         options.update(
             CLIENT_CLASS="django_redis.client.SentinelClient",
             CONNECTION_FACTORY=_SENTINEL_FACTORY,
-            SENTINELS=_sentinel_hosts(url, parts.netloc),
+            SENTINELS=host_list(
+                url, parts.netloc, 26379, "redis+sentinel://host:26379,host2:26379/service/0"
+            ),
             SENTINEL_KWARGS={
                 "socket_connect_timeout": settings["socket_connect_timeout"],
                 "socket_timeout": settings["socket_timeout"],
@@ -109,7 +130,7 @@ def redis_entry(url: str, scheme: str, parts: SplitResult, opts: dict[str, Any])
     if "fail_open" in settings:
         options["FAIL_OPEN"] = settings["fail_open"]
     options["CONNECTION_POOL_KWARGS"].update(_ssl(settings))
-    return {"BACKEND": _BACKENDS["redis"], "LOCATION": location, "OPTIONS": options}
+    return {"BACKEND": BACKENDS["redis"], "LOCATION": location, "OPTIONS": options}
 
 
 def _django_entry(
@@ -120,13 +141,13 @@ def _django_entry(
         ("serializer", "Django's RedisCache only pickles"),
     ):
         if name in settings and settings[name] != "pickle":
-            raise ValueError(
-                f"cache_url({_masked(url)!r}): option {name!r} needs backend=django-redis "
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): option {name!r} needs backend=django-redis "
                 f"(the default): {why}."
             )
     if scheme == "redis+sentinel":
-        raise ValueError(
-            f"cache_url({_masked(url)!r}): redis+sentinel:// needs backend=django-redis "
+        raise CacheURLError(
+            f"cache_url({masked(url)!r}): redis+sentinel:// needs backend=django-redis "
             "(the default): Django's RedisCache has no Sentinel support."
         )
     options: dict[str, Any] = {
@@ -142,4 +163,36 @@ def _django_entry(
     if "fail_open" in settings:
         options["FAIL_OPEN"] = settings["fail_open"]
     options.update(_ssl(settings))
-    return {"BACKEND": _BACKENDS["django"], "LOCATION": location, "OPTIONS": options}
+    return {"BACKEND": BACKENDS["django"], "LOCATION": location, "OPTIONS": options}
+
+
+def _cluster_entry(url: str, parts: SplitResult, settings: dict[str, Any]) -> dict[str, Any]:
+    example = "redis+cluster://10.0.0.1:6379,10.0.0.2:6379/"
+    for name in ("compressor", "serializer", "parser", "backend"):
+        if name in settings:
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): option {name!r} does not apply to "
+                "redis+cluster:// (redis-py's RedisCluster, values pickled like Django's "
+                "RedisCache)."
+            )
+    if parts.path.strip("/") not in {"", "0"} or settings.get("db", 0) != 0:
+        raise CacheURLError(
+            f"cache_url({masked(url)!r}): a Redis Cluster has database 0 only; write {example}."
+        )
+    hosts = host_list(url, parts.netloc, 6379, example)
+    options: dict[str, Any] = {
+        "socket_connect_timeout": settings["socket_connect_timeout"],
+        "socket_timeout": settings["socket_timeout"],
+        "max_connections": settings["max_connections"],
+    }
+    if parts.username:
+        options["username"] = unquote(parts.username)
+    if parts.password:
+        options["password"] = unquote(parts.password)
+    for name in ("username", "password"):
+        if name in settings:
+            options[name] = settings[name]
+    if "fail_open" in settings:
+        options["FAIL_OPEN"] = settings["fail_open"]
+    location = ",".join(f"{host}:{port}" for host, port in hosts)
+    return {"BACKEND": BACKENDS["cluster"], "LOCATION": location, "OPTIONS": options}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from perfkit.conf import perfkit_settings
 
@@ -21,12 +22,22 @@ logger = logging.getLogger("perfkit.backends")
 
 
 class CircuitBreaker:
-    """Counts consecutive failures of one backend; ``allow()`` says whether to try it now."""
+    """Counts consecutive failures of one backend; ``allow()`` says whether to try it now.
+
+    ``clock`` (default ``time.monotonic``) gives the seconds it measures the cool-down with; a
+    test passes (or assigns) a fake one to move time without sleeping.
+    """
 
     def __init__(
-        self, name: str, *, threshold: int | None = None, cooldown: float | None = None
+        self,
+        name: str,
+        *,
+        threshold: int | None = None,
+        cooldown: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
+        self.clock = clock
         self._threshold = threshold
         self._cooldown = cooldown
         self._lock = threading.Lock()
@@ -34,6 +45,8 @@ class CircuitBreaker:
         self._opened_at: float | None = None
         self._probe_at: float | None = None
         self.last_error: BaseException | None = None
+        # calls that got the fail-open default instead of an answer (never reset; racy +=)
+        self.failed_open = 0
 
     @property
     def threshold(self) -> int:
@@ -57,14 +70,14 @@ class CircuitBreaker:
         opened = self._opened_at
         if opened is None:
             return 0.0
-        return max(0.0, opened + self.cooldown - time.monotonic())
+        return max(0.0, opened + self.cooldown - self.clock())
 
     def allow(self) -> bool:
         """May the caller use the backend now?  True when closed, or for the one probing caller."""
         opened = self._opened_at
         if opened is None:
             return True
-        now = time.monotonic()
+        now = self.clock()
         cooldown = self.cooldown
         if now - opened < cooldown:
             return False
@@ -95,7 +108,7 @@ class CircuitBreaker:
             probing = self._probe_at is not None
             opening = self._opened_at is None and self._failures >= self.threshold
             if opening or probing:
-                self._opened_at = time.monotonic()
+                self._opened_at = self.clock()
                 self._probe_at = None
         if opening:
             logger.warning(

@@ -13,21 +13,22 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import caches
 from django.db import connections, router
 
-from perfkit.backends.findings import Finding, backend_kind, celery_urls, config_findings
+from perfkit.backends.findings import (
+    Finding,
+    backend_kind,
+    caches_setting,
+    celery_urls,
+    config_findings,
+)
+from perfkit.backends.urlspec import masked
+from perfkit.internals.redis import database_cache_table
 
 __all__ = ["CacheProbe", "Diagnosis", "ServiceProbe", "diagnose", "probe_cache", "probe_service"]
 
 _TIMEOUT = 1.0
-
-
-def _masked(url: str) -> str:
-    import re
-
-    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 @dataclass
@@ -78,15 +79,16 @@ def _missing_table(cache: Any) -> str | None:
     using = router.db_for_read(cache.cache_model_class)
     with connections[using].cursor() as cursor:
         tables = connections[using].introspection.table_names(cursor)
-    return None if cache._table in tables else cache._table
+    table = database_cache_table(cache)
+    return None if table in tables else table
 
 
 def probe_cache(alias: str) -> tuple[CacheProbe, list[Finding]]:
     """Round trip through ``caches[alias]``; the probe and the errors it found (E201, E202)."""
-    config = settings.CACHES[alias]
+    config = caches_setting()[alias]
     kind = backend_kind(str(config.get("BACKEND", "")))
     location = config.get("LOCATION", "")
-    probe = CacheProbe(alias, str(config.get("BACKEND")), kind, _masked(str(location)), False)
+    probe = CacheProbe(alias, str(config.get("BACKEND")), kind, masked(str(location)), False)
     try:
         cache = caches[alias]
         if kind == "db":
@@ -148,7 +150,7 @@ def _ping(url: str) -> None:
     from kombu import Connection
 
     with Connection(url, connect_timeout=_TIMEOUT) as connection:
-        connection.ensure_connection(max_retries=0, timeout=_TIMEOUT)
+        connection.ensure_connection(max_retries=0, timeout=int(_TIMEOUT))
 
 
 def probe_service(name: str, url: str) -> ServiceProbe:
@@ -161,13 +163,13 @@ def probe_service(name: str, url: str) -> ServiceProbe:
             installed = apps.is_installed("django_celery_results")
             error = None if installed else "django_celery_results is not in INSTALLED_APPS"
             return ServiceProbe(name, url, installed, error=error)
-        return ServiceProbe(name, _masked(url), None, error=f"{scheme} results are not checked")
+        return ServiceProbe(name, masked(url), None, error=f"{scheme} results are not checked")
     start = time.perf_counter()
     try:
         _ping(url)
     except Exception as exc:
-        return ServiceProbe(name, _masked(url), False, error=f"{type(exc).__name__}: {exc}")
-    return ServiceProbe(name, _masked(url), True, round((time.perf_counter() - start) * 1000, 3))
+        return ServiceProbe(name, masked(url), False, error=f"{type(exc).__name__}: {exc}")
+    return ServiceProbe(name, masked(url), True, round((time.perf_counter() - start) * 1000, 3))
 
 
 def diagnose(aliases: list[str] | None = None, *, probe: bool = True) -> Diagnosis:
@@ -177,7 +179,7 @@ def diagnose(aliases: list[str] | None = None, *, probe: bool = True) -> Diagnos
         result.findings = [f for f in result.findings if f.alias in aliases]
     if not probe:
         return result
-    for alias in aliases if aliases is not None else list(settings.CACHES):
+    for alias in aliases if aliases is not None else list(caches_setting()):
         cache_probe, errors = probe_cache(alias)
         result.caches.append(cache_probe)
         result.findings.extend(errors)

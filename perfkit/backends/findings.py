@@ -1,4 +1,4 @@
-"""What is risky in ``CACHES``, read from the settings alone (no I/O): ids perfkit.W201-W206.
+"""What is risky in ``CACHES``, read from the settings alone (no I/O): ids perfkit.W201-W207.
 
 Shared by ``perfkit_doctor`` and the deploy system checks.
 """
@@ -6,6 +6,7 @@ Shared by ``perfkit_doctor`` and the deploy system checks.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
 import shlex
@@ -17,6 +18,8 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 __all__ = ["Finding", "backend_kind", "config_findings", "worker_processes"]
+
+logger = logging.getLogger("perfkit.backends")
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,19 @@ class Finding:
         return asdict(self)
 
 
+def caches_setting() -> dict[str, dict[str, Any]]:
+    """``settings.CACHES``, typed."""
+    caches: dict[str, dict[str, Any]] = getattr(settings, "CACHES", {})
+    return caches
+
+
 def backend_kind(backend: str) -> str:
     """ "django-redis", "django-redis-plain", "django-builtin", "django-builtin-fast",
-    "tiered", "locmem", "db", "file", "dummy" or "other" for a BACKEND dotted path."""
+    "redis-cluster", "tiered", "locmem", "db", "file", "dummy" or "other" for a BACKEND path."""
     try:
         cls = import_string(backend)
-    except ImportError:
+    except ImportError as exc:
+        logger.debug("perfkit: cannot import cache BACKEND %r: %s", backend, exc)
         return "other"
     from django.core.cache.backends import db, dummy, filebased, locmem
     from django.core.cache.backends.redis import RedisCache
@@ -47,6 +57,8 @@ def backend_kind(backend: str) -> str:
 
     if issubclass(cls, TieredCache):
         return "tiered"
+    if cls.__module__ == "perfkit.backends._cluster":
+        return "redis-cluster"
     if issubclass(cls, RedisCache):
         fast = backend == "perfkit.backends.resilient.DjangoRedisCache"
         return "django-builtin-fast" if fast else "django-builtin"
@@ -82,13 +94,17 @@ def redis_server(url: str) -> tuple[str, str]:
     db = parse_qs(parts.query).get("db", [""])[0]
     if parts.scheme == "unix":
         return parts.path, db or "0"
-    return f"{parts.hostname}:{parts.port or 6379}", db or parts.path.strip("/") or "0"
+    try:
+        port = parts.port or 6379
+    except ValueError:  # a bad port: say what the URL says rather than fail the doctor
+        return parts.netloc.rpartition("@")[2], db or parts.path.strip("/") or "0"
+    return f"{parts.hostname}:{port}", db or parts.path.strip("/") or "0"
 
 
 def _redis_settings(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     options = config.get("OPTIONS") or {}
     urls = _urls(config.get("LOCATION"))
-    in_url = any(urlsplit(u).password or urlsplit(u).username for u in urls)
+    in_url = any("@" in urlsplit(u).netloc for u in urls)
     if kind.startswith("django-redis"):
         password = options.get("PASSWORD") or options.get("USERNAME") or in_url
         serializer = str(options.get("SERIALIZER", "pickle"))
@@ -135,8 +151,30 @@ def celery_urls() -> dict[str, str]:
     return urls
 
 
+def _doubled_prefix(alias: str, config: dict[str, Any]) -> list[Finding]:
+    """W207: the cache's KEY_PREFIX repeats PERFKIT["KEY_PREFIX"] (keys like ``pk:1:pk:g:...``)."""
+    from perfkit.conf import perfkit_settings
+
+    cache_prefix = str(config.get("KEY_PREFIX") or "")
+    ours = str(perfkit_settings.KEY_PREFIX)
+    if not cache_prefix or cache_prefix != ours:
+        return []
+    return [
+        Finding(
+            "perfkit.W207",
+            "warning",
+            alias,
+            f"Cache {alias!r} has KEY_PREFIX {cache_prefix!r}, the same as "
+            f"PERFKIT['KEY_PREFIX']: perfkit's keys carry it twice ({ours}:1:{ours}:g:...).",
+            "Set the site's namespace once, as the cache's KEY_PREFIX (it separates sites "
+            "sharing a server, and clear()); leave PERFKIT['KEY_PREFIX'] at its default 'pk', "
+            "which only marks perfkit's keys inside the cache.",
+        )
+    ]
+
+
 def config_findings() -> list[Finding]:
-    """W201-W206 for every alias of ``CACHES``."""
+    """W201-W207 for every alias of ``CACHES``."""
     found: list[Finding] = []
     servers: dict[tuple[str, str], list[str]] = {}
     for name, url in celery_urls().items():
@@ -144,7 +182,7 @@ def config_findings() -> list[Finding]:
             servers.setdefault(redis_server(url), []).append(f"the Celery {name}")
     redis_aliases = []
     workers, source = worker_processes()
-    for alias, config in settings.CACHES.items():
+    for alias, config in caches_setting().items():
         kind = backend_kind(str(config.get("BACKEND", "")))
         if kind == "locmem" and (workers > 1 or celery_urls()):
             who = f"{workers} web worker processes ({source})" if workers > 1 else ""
@@ -161,6 +199,7 @@ def config_findings() -> list[Finding]:
                     "cache_url('db://perfkit_cache').",
                 )
             )
+        found.extend(_doubled_prefix(alias, config))
         if not is_redis(kind):
             continue
         info = _redis_settings(kind, config)
@@ -173,8 +212,9 @@ def config_findings() -> list[Finding]:
                     "perfkit.W203",
                     "warning",
                     alias,
-                    f"Cache {alias!r} unpickles what it reads from a Redis that needs no "
-                    "password: anyone who can write to that Redis can run code in this site.",
+                    f"Cache {alias!r} unpickles what it reads from Redis, and its settings give "
+                    "no password or ACL user for that Redis: if the server does not require one, "
+                    "anyone who can reach it can write a pickle that runs code in this site.",
                     "Require a password or an ACL user (redis://user:pass@host/0), or store "
                     "JSON: cache_url('redis://...?serializer=json').",
                 )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import pickle
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache import caches
@@ -39,8 +40,9 @@ _MISSING = object()
 class _LocalLayer:
     """The process-wide memory of one TieredCache location: key -> (expires, pickled value)."""
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_entries = max_entries
+        self.clock = clock  # tests assign a fake clock to expire copies without sleeping
         self.data: dict[str, tuple[float, bytes]] = {}
         self.lock = threading.Lock()
 
@@ -48,7 +50,7 @@ class _LocalLayer:
         item = self.data.get(key)
         if item is None:
             return _MISSING
-        if item[0] < time.monotonic():
+        if item[0] < self.clock():
             self.data.pop(key, None)
             return _MISSING
         return pickle.loads(item[1])
@@ -57,12 +59,12 @@ class _LocalLayer:
         blob = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         with self.lock:
             if len(self.data) >= self.max_entries and key not in self.data:
-                now = time.monotonic()
+                now = self.clock()
                 for old in [k for k, (expires, _) in self.data.items() if expires < now]:
                     del self.data[old]
                 if len(self.data) >= self.max_entries:
                     self.data.clear()  # all young: dropping them costs at most one remote read
-            self.data[key] = (time.monotonic() + ttl, blob)
+            self.data[key] = (self.clock() + ttl, blob)
 
     def drop(self, key: str) -> None:
         self.data.pop(key, None)
@@ -100,8 +102,10 @@ class _TieredOps:
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         if self._tierable(key):
-            value = self.owner.layer.get(self._local_key(key, version))
+            local_key = self._local_key(key, version)
+            value = self.owner.layer.get(local_key)
             if value is not _MISSING:
+                self.owner.remote.validate_key(local_key)  # warn as the remote would have
                 return value
         value = self.ops.get(key, _MISSING, version=version)
         if value is _MISSING:
@@ -114,10 +118,12 @@ class _TieredOps:
         remote: list[str] = []
         layer = self.owner.layer
         for key in keys:
-            value = layer.get(self._local_key(key, version)) if self._tierable(key) else _MISSING
+            local_key = self._local_key(key, version)
+            value = layer.get(local_key) if self._tierable(key) else _MISSING
             if value is _MISSING:
                 remote.append(key)
             else:
+                self.owner.remote.validate_key(local_key)
                 found[key] = value
         if remote:
             fetched = self.ops.get_many(remote, version=version)
@@ -164,6 +170,8 @@ class _TieredOps:
         return self.ops.delete_many(keys, version=version)
 
     def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> Any:
+        # the local copy's expiry may now be wrong (timeout=0 expires the key): read it again
+        self.owner.layer.drop(self._local_key(key, version))
         return self.ops.touch(key, timeout, version=version)
 
     def has_key(self, key: str, version: int | None = None) -> bool:
@@ -197,8 +205,8 @@ class TieredCache(BaseCache):
         options = params.get("OPTIONS") or {}
         self.remote_alias = location
         self.local_timeout = float(options.get("LOCAL_TIMEOUT", 1.0))
-        max_entries = int(options.get("LOCAL_MAX_ENTRIES", 1000))
-        self.layer = _layers.setdefault(f"{location}:{max_entries}", _LocalLayer(max_entries))
+        self.max_entries = int(options.get("LOCAL_MAX_ENTRIES", 1000))
+        self._layer: _LocalLayer | None = None
         self._remote: BaseCache | None = None
         self._open = _TieredOps(self, None)
         self._strict: _TieredOps | None = None
@@ -210,16 +218,42 @@ class TieredCache(BaseCache):
             from django.conf import settings
 
             alias = self.remote_alias
-            config = settings.CACHES.get(alias) if isinstance(alias, str) else None
+            all_caches: dict[str, dict[str, Any]] = getattr(settings, "CACHES", {})
+            config = all_caches.get(alias) if isinstance(alias, str) else None
             if config is None or config.get("BACKEND", "").endswith("TieredCache"):
                 what = "is itself a TieredCache" if config else "is not an alias of CACHES"
                 raise ImproperlyConfiguredError(
                     f"TieredCache's LOCATION {alias!r} {what}. Set LOCATION to the alias of the "
-                    f"shared cache behind it (one of: {', '.join(map(repr, settings.CACHES))})."
+                    f"shared cache behind it (one of: {', '.join(map(repr, all_caches))})."
                 )
             self._remote = caches[alias]
             self._open.ops = self._remote
+            # one layer per shared storage (server or table, not alias): a write through any
+            # TieredCache over it drops the copy every other one would read; its keys are the
+            # remote's full keys (prefix and version included)
+            storage = f"{config.get('BACKEND')}|{config.get('LOCATION')}|{self.max_entries}"
+            self._layer = _layers.setdefault(storage, _LocalLayer(self.max_entries))
         return self._remote
+
+    @property
+    def layer(self) -> _LocalLayer:
+        """This process's copies of values of the shared cache behind it."""
+        if self._layer is None:
+            self.remote  # noqa: B018  (resolves the remote and its layer)
+        assert self._layer is not None
+        return self._layer
+
+    # the remote cache makes and validates the keys: a key_func given to this alias (as
+    # Django's tests do) is the remote's
+    @property  # type: ignore[override]
+    def key_func(self) -> Any:
+        return self.remote.key_func
+
+    @key_func.setter
+    def key_func(self, func: Any) -> None:
+        remote = self.__dict__.get("_remote")  # None during BaseCache.__init__
+        if remote is not None:
+            remote.key_func = func
 
     @property
     def perfkit_breaker(self) -> Any:

@@ -9,140 +9,23 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["DEFAULT_REDIS_OPTIONS", "SCHEMES", "cache_url", "caches_from_env"]
+from perfkit.backends._redis_url import redis_entry
+from perfkit.backends.urlspec import (
+    BACKENDS,
+    DEFAULT_REDIS_OPTIONS,
+    NEEDS,
+    OPTIONS,
+    SCHEME_ALIASES,
+    SCHEMES,
+    CacheURLError,
+    masked,
+)
 
-# fail fast: a Redis that does not answer costs a request at most this long, once (the
-# circuit breaker then skips it for PERFKIT["BREAKER_COOLDOWN"] seconds)
-DEFAULT_REDIS_OPTIONS: dict[str, Any] = {
-    "socket_connect_timeout": 0.25,
-    "socket_timeout": 0.5,
-    "max_connections": 100,
-}
-
-_BACKENDS = {
-    "redis": "perfkit.backends.resilient.RedisCache",
-    "django": "perfkit.backends.resilient.DjangoRedisCache",
-    "db": "perfkit.backends.resilient.DatabaseCache",
-    "locmem": "django.core.cache.backends.locmem.LocMemCache",
-    "file": "django.core.cache.backends.filebased.FileBasedCache",
-    "dummy": "django.core.cache.backends.dummy.DummyCache",
-}
-# scheme -> kind of cache
-SCHEMES = {
-    "redis": "redis",
-    "rediss": "redis",
-    "unix": "redis",
-    "redis+sentinel": "redis",
-    "db": "db",
-    "locmem": "locmem",
-    "file": "file",
-    "dummy": "dummy",
-}
-SERIALIZERS = {
-    "pickle": "django_redis.serializers.pickle.PickleSerializer",
-    "json": "django_redis.serializers.json.JSONSerializer",
-    "msgpack": "django_redis.serializers.msgpack.MSGPackSerializer",
-}
-COMPRESSORS = {
-    "zlib": "django_redis.compressors.zlib.ZlibCompressor",
-    "lzma": "django_redis.compressors.lzma.LzmaCompressor",
-    "lz4": "django_redis.compressors.lz4.Lz4Compressor",
-    "zstd": "django_redis.compressors.zstd.ZStdCompressor",
-}
-PARSERS = {"hiredis": "redis.connection._HiredisParser", "python": "redis.connection._RESP2Parser"}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _seconds_or_none(value: Any) -> Any:
-    if value is None or (isinstance(value, str) and value.lower() in {"none", "never"}):
-        return None
-    number = float(value)
-    if number < 0:
-        raise ValueError
-    return int(number) if number == int(number) else number
-
-
-def _seconds(value: Any) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError
-    return number
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, bool) or int(value) != float(value) or int(value) < 0:
-        raise ValueError
-    return int(value)
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text not in _TRUE | _FALSE:
-        raise ValueError
-    return text in _TRUE
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError
-    return value
-
-
-def _choice(choices: Sequence[str]) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
-        if value not in choices:
-            raise ValueError
-        return str(value)
-
-    return parse
-
-
-_ALL = frozenset(SCHEMES.values())
-_REDIS = frozenset({"redis"})
-# option -> (parser, what it must be, the kinds of cache it applies to)
-OPTIONS: dict[str, tuple[Callable[[Any], Any], str, frozenset[str]]] = {
-    "timeout": (_seconds_or_none, "seconds (>= 0) or 'none'", _ALL),
-    "key_prefix": (_text, "a string", _ALL),
-    "version": (_count, "a whole number >= 0", _ALL),
-    "max_entries": (_count, "a whole number >= 0", frozenset({"db", "locmem", "file"})),
-    "cull_frequency": (_count, "a whole number >= 0", frozenset({"db", "locmem", "file"})),
-    "fail_open": (_flag, "true or false", frozenset({"redis", "db"})),
-    "db": (_count, "a whole number >= 0", _REDIS),
-    "username": (_text, "a string", _REDIS),
-    "password": (_text, "a string", _REDIS),
-    "socket_timeout": (_seconds, "seconds > 0", _REDIS),
-    "socket_connect_timeout": (_seconds, "seconds > 0", _REDIS),
-    "max_connections": (_count, "a whole number >= 0", _REDIS),
-    "compressor": (_choice(list(COMPRESSORS)), "one of " + ", ".join(COMPRESSORS), _REDIS),
-    "serializer": (_choice(list(SERIALIZERS)), "one of " + ", ".join(SERIALIZERS), _REDIS),
-    "parser": (_choice(list(PARSERS)), "one of " + ", ".join(PARSERS), _REDIS),
-    "backend": (_choice(["django-redis", "django"]), "django-redis or django", _REDIS),
-    "ssl_ca_certs": (_text, "a path to a CA bundle", _REDIS),
-    "ssl_cert_reqs": (
-        _choice(["required", "optional", "none"]),
-        "required, optional or none",
-        _REDIS,
-    ),
-}
-# options whose implementation is a separate package
-_NEEDS = {
-    ("compressor", "lz4"): "lz4",
-    ("compressor", "zstd"): "pyzstd",
-    ("serializer", "msgpack"): "msgpack",
-}
-
-
-def _masked(url: str) -> str:
-    """The URL with its password replaced, for error messages."""
-    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+__all__ = ["DEFAULT_REDIS_OPTIONS", "SCHEMES", "CacheURLError", "cache_url", "caches_from_env"]
 
 
 def _parse_options(url: str, scheme: str, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,8 +36,8 @@ def _parse_options(url: str, scheme: str, given: Mapping[str, Any]) -> dict[str,
         spec = OPTIONS.get(name)
         if spec is None or kind not in spec[2]:
             what = "unknown option" if spec is None else "option that does not apply to it"
-            raise ValueError(
-                f"cache_url({_masked(url)!r}): {name!r} is an {what}. "
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): {name!r} is an {what}. "
                 f"Valid options for {scheme}:// are: {', '.join(valid)}."
             )
         parser, expected, _kinds = spec
@@ -162,13 +45,13 @@ def _parse_options(url: str, scheme: str, given: Mapping[str, Any]) -> dict[str,
             parsed[name] = parser(raw)
         except (TypeError, ValueError) as exc:
             shown = "***" if name == "password" else repr(raw)
-            raise ValueError(
-                f"cache_url({_masked(url)!r}): option {name!r} is {shown}; it must be {expected}."
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): option {name!r} is {shown}; it must be {expected}."
             ) from exc
-        package = _NEEDS.get((name, parsed[name]))
+        package = NEEDS.get((name, parsed[name]))
         if package and importlib.util.find_spec(package) is None:
-            raise ValueError(
-                f"cache_url({_masked(url)!r}): {name}={parsed[name]} needs the {package!r} "
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): {name}={parsed[name]} needs the {package!r} "
                 f"package, which is not installed. Install it with: pip install {package}"
             )
     return parsed
@@ -188,8 +71,13 @@ def _common(options: dict[str, Any]) -> dict[str, Any]:
 def cache_url(url: str, **options: Any) -> dict[str, Any]:
     """One ``CACHES`` entry from ``url``; keyword options override the URL's query parameters.
 
-    Schemes: ``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``, ``db://table``,
-    ``locmem://name``, ``file:///path``, ``dummy://``.  See docs/backends.md for every option.
+    Schemes: ``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``,
+    ``redis+cluster://``, ``db://table``, ``locmem://name``, ``file:///path``, ``dummy://``, and
+    django-environ's names for them (``rediscache://``, ``dbcache://``, ``locmemcache://``,
+    ``filecache://``, ``dummycache://``).  See docs/backends.md for every option.
+
+    Raises :class:`CacheURLError` (an ``ImproperlyConfigured`` and a ``ValueError``) naming what
+    is wrong with the URL.
     """
     if not isinstance(url, str):
         raise TypeError(f"cache_url() takes a URL string, not {type(url).__name__} ({url!r}).")
@@ -197,38 +85,38 @@ def cache_url(url: str, **options: Any) -> dict[str, Any]:
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES or "://" not in url:
         problem = f"unknown scheme {scheme!r}" if "://" in url else "the URL has no scheme"
-        raise ValueError(
-            f"cache_url({_masked(url)!r}): {problem}. "
-            f"Valid schemes: {', '.join(f'{s}://' for s in sorted(SCHEMES))} "
+        ours = sorted(s for s in SCHEMES if s not in SCHEME_ALIASES)
+        raise CacheURLError(
+            f"cache_url({masked(url)!r}): {problem}. "
+            f"Valid schemes: {', '.join(f'{s}://' for s in ours)} "
             "(e.g. redis://127.0.0.1:6379/0)."
         )
+    scheme = SCHEME_ALIASES.get(scheme, scheme)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     opts = _parse_options(url, scheme, {**query, **options})
     kind = SCHEMES[scheme]
     entry = _common(opts)
     location = unquote(parts.netloc + parts.path)
     if kind == "redis":
-        from perfkit.backends._redis_url import redis_entry
-
         entry.update(redis_entry(url, scheme, parts, opts))
     elif kind == "db":
         if not location or "/" in location:
-            raise ValueError(
-                f"cache_url({url!r}): db:// needs a table name, e.g. db://perfkit_cache "
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): db:// needs a table name, e.g. db://perfkit_cache "
                 "(then run `python manage.py createcachetable`)."
             )
-        entry.update(BACKEND=_BACKENDS["db"], LOCATION=location)
+        entry.update(BACKEND=BACKENDS["db"], LOCATION=location)
         if "fail_open" in opts:
             entry.setdefault("OPTIONS", {})["FAIL_OPEN"] = opts["fail_open"]
     elif kind == "file":
         if not parts.path or parts.netloc:
-            raise ValueError(
-                f"cache_url({url!r}): file:// needs an absolute directory after three slashes, "
-                "e.g. file:///var/tmp/django_cache."
+            raise CacheURLError(
+                f"cache_url({masked(url)!r}): file:// needs an absolute directory after three "
+                "slashes, e.g. file:///var/tmp/django_cache."
             )
-        entry.update(BACKEND=_BACKENDS["file"], LOCATION=unquote(parts.path))
+        entry.update(BACKEND=BACKENDS["file"], LOCATION=unquote(parts.path))
     else:
-        entry.update(BACKEND=_BACKENDS[kind], LOCATION=location)
+        entry.update(BACKEND=BACKENDS[kind], LOCATION=location)
     return entry
 
 

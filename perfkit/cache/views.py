@@ -25,7 +25,7 @@ from perfkit.cache.catalog import registry
 from perfkit.cache.decorators import CachedFunction, _check, _off_loop
 from perfkit.cache.store import Store
 from perfkit.cache.viewrules import UNBOUNDED_FIX, ViewOptions, unbounded_problem, view_options
-from perfkit.cache.wrapper import _DEFAULT, Decision
+from perfkit.cache.wrapper import _DEFAULT, _UNCACHED, Decision
 from perfkit.conf import perfkit_settings
 
 __all__ = ["CachedViewMixin", "cached_view"]
@@ -46,7 +46,7 @@ class _NotStored(Exception):
 class _Call:
     """One request through a cached view: its key identity and engine state."""
 
-    __slots__ = ("decision", "gkeys", "identity", "key", "store")
+    __slots__ = ("decision", "failed", "gkeys", "identity", "key", "store")
 
     def __init__(self, identity: viewrules.Identity) -> None:
         self.identity = identity
@@ -54,6 +54,7 @@ class _Call:
         self.key = ""
         self.gkeys: tuple[str, ...] = ()
         self.decision = Decision(True)
+        self.failed = False  # the cache could not be read: not a miss
 
 
 def cached_view(
@@ -172,6 +173,7 @@ class _ViewCache:
             call.decision = self.engine._decide(
                 call.store, call.key, call.gkeys, (request, *args), kwargs
             )
+        call.failed = call.store is None or call.decision is _UNCACHED
         if call.decision.compute and request.method == "HEAD":
             call.decision = Decision(True, locked=call.decision.locked)  # never store a HEAD
 
@@ -225,7 +227,7 @@ class _ViewCache:
                 self._finish(call, None, 0.0)
                 raise
             self._finish(call, content, time.perf_counter() - started)
-            return _rebuild(content, "miss")
+            return _rebuild(content, "error" if call.failed else "miss")
 
         wrapped.perfkit_cached = self.engine  # type: ignore[attr-defined]
         return wrapped
@@ -262,7 +264,7 @@ class _ViewCache:
                 await self._afinish(call, None, 0.0)
                 raise
             await self._afinish(call, content, time.perf_counter() - started)
-            return _rebuild(content, "miss")
+            return _rebuild(content, "error" if call.failed else "miss")
 
         markcoroutinefunction(wrapped)
         wrapped.perfkit_cached = self.engine  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ __all__ = ["MissingInternalError", "install", "installed", "missing", "uninstall
 
 # installed in this order, uninstalled in the reverse one; a submodule added here exposes
 # install() and uninstall()
-_SUBMODULES: tuple[str, ...] = ("capture", "orm")
+_SUBMODULES: tuple[str, ...] = ("capture", "orm", "redis")
 
 _state: list[bool] = []
 

@@ -11,3 +11,21 @@ def redis_server():
     server = RedisServer()
     yield server
     server.stop()
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told: ``clock.advance(seconds)``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock():
+    return FakeClock()

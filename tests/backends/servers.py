@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -48,14 +49,21 @@ def _ping(port: int | None, unixsocket: str | None, tls: bool) -> bool:
 class RedisServer:
     """One redis-server of this test process: no persistence, loopback only."""
 
-    def __init__(self, *, unixsocket: bool = False, tls: bool = False, args: tuple = ()) -> None:
+    def __init__(
+        self,
+        *,
+        unixsocket: bool = False,
+        tls: bool = False,
+        args: tuple = (),
+        port: int | None = None,
+    ) -> None:
         if not os.path.exists(REDIS_SERVER):
             message = f"{REDIS_SERVER} is not installed (apt-get install redis-server)"
             if in_ci():
                 pytest.fail(f"CI=true and {message}", pytrace=False)
             pytest.skip(message)
         self.dir = Path(tempfile.mkdtemp(prefix=f"perfkit-redis-{os.getpid()}-"))
-        self.port = free_port()
+        self.port = port or free_port()
         self.tls = tls
         self.unixsocket = str(self.dir / "redis.sock") if unixsocket else None
         self.args = list(args)
@@ -160,3 +168,80 @@ class Sentinel:
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
+
+
+_ALONE = ("--cluster-replicas", "0", "--cluster-yes")
+_CLUSTER_ARGS = (
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    "nodes.conf",
+    "--cluster-node-timeout",
+    "1000",
+    "--cluster-require-full-coverage",
+    "no",  # the surviving masters keep answering for their slots
+)
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free and valid too."""
+    for _ in range(100):
+        port = random.randint(20000, 50000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+class RedisClusterServers:
+    """Three private redis-server masters (no replicas) joined into one Redis Cluster."""
+
+    def __init__(self, masters: int = 3) -> None:
+        self.nodes: list[RedisServer] = []
+        try:
+            for _ in range(masters):
+                self.nodes.append(RedisServer(port=_cluster_port(), args=_CLUSTER_ARGS))
+            self._create()
+        except BaseException:
+            self.stop()  # never leave a half-built cluster running
+            raise
+
+    def _create(self) -> None:
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        subprocess.run(
+            [shutil.which("redis-cli") or "redis-cli", "--cluster", "create", *addresses, *_ALONE],
+            check=True,
+            capture_output=True,
+        )
+        self.wait_ok()
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+
+    def _info(self, node: RedisServer) -> str:
+        with socket.create_connection(("127.0.0.1", node.port), timeout=0.5) as sock:
+            sock.sendall(b"CLUSTER INFO\r\n")
+            return sock.recv(4096).decode(errors="replace")
+
+    def wait_ok(self, timeout: float = 20.0) -> None:
+        """Until every running node says cluster_state:ok (redis-server's own gossip)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            running = [n for n in self.nodes if n.process and n.process.poll() is None]
+            try:
+                if all("cluster_state:ok" in self._info(n) for n in running):
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

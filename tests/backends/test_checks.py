@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from io import StringIO
+
 import pytest
 from django.conf import settings
 from django.core.checks import run_checks
@@ -128,6 +131,38 @@ def test_w203_pickle_without_password():
     assert ids({"default": json_values}) == []
     acl_user = {**no_password, "OPTIONS": {**PLAIN["OPTIONS"], "USERNAME": "app"}}
     assert ids({"default": acl_user}) == []
+
+
+def test_w203_says_what_it_knows_the_url_has_no_password():
+    no_password = {**PLAIN, "LOCATION": "redis://127.0.0.1:6379/11"}
+    with override_settings(CACHES={"default": no_password}, **NO_CELERY):
+        [message] = [m for m in check_backends() if m.id == "perfkit.W203"]
+    assert "needs no password" not in message.msg
+    assert "its settings give no password or ACL user" in message.msg
+
+
+def test_w207_cache_key_prefix_repeats_perfkits():
+    doubled = {"BACKEND": "django.core.cache.backends.dummy.DummyCache", "KEY_PREFIX": "shop"}
+    with override_settings(PERFKIT={"KEY_PREFIX": "shop"}):
+        assert ids({"default": doubled}) == ["perfkit.W207"]
+    assert ids({"default": doubled}) == []  # PERFKIT["KEY_PREFIX"] at its default "pk"
+
+
+@pytest.mark.parametrize(
+    "location", ["redis://127.0.0.1:port/5", "redis://:p@ss@127.0.0.1:99999/0"]
+)
+def test_a_bad_port_written_by_hand_is_an_e201_not_a_crash(location):
+    # cache_url() refuses these; a hand-written CACHES entry still reaches the checks
+    bad = {**PLAIN, "LOCATION": location}
+    out = StringIO()
+    with override_settings(CACHES={"default": bad}, **NO_CELERY):
+        messages = check_backends()
+        with pytest.raises(SystemExit):  # exit status 1: an error found
+            call_command("perfkit_doctor", "--json", stdout=out)
+    assert "perfkit.E201" in [m.id for m in messages]
+    assert all("p@ss" not in m.msg for m in messages)
+    report = json.loads(out.getvalue())
+    assert [f["id"] for f in report["findings"] if f["level"] == "error"] == ["perfkit.E201"]
 
 
 @pytest.mark.redis

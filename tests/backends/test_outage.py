@@ -13,7 +13,9 @@ from perfkit.cache import cached, registry
 from perfkit.signals import cache_error
 
 
-def test_cached_function_computes_directly_while_redis_hangs(redis_server):
+def test_cached_function_computes_directly_while_redis_hangs(
+    redis_server, fake_clock, monkeypatch
+):
     url = f"redis://127.0.0.1:{redis_server.port}/0?socket_timeout=0.3"
     perfkit = {**settings.PERFKIT, "BREAKER_COOLDOWN": 0.5}
     calls: list[int] = []
@@ -33,6 +35,7 @@ def test_cached_function_computes_directly_while_redis_hangs(redis_server):
             CACHES={**settings.CACHES, "outage": cache_url(url)}, PERFKIT=perfkit
         ):
             caches["outage"].perfkit_breaker.reset()
+            monkeypatch.setattr(caches["outage"].perfkit_breaker, "clock", fake_clock)
             assert price(1) == 100
             assert price(1) == 100
             assert calls == [1]  # the second call was a hit
@@ -57,7 +60,7 @@ def test_cached_function_computes_directly_while_redis_hangs(redis_server):
             assert errors  # perfkit.cache saw the failures through perfkit_strict
             assert set(errors) <= {"CacheUnavailable", "TimeoutError", "ConnectionError"}
 
-            time.sleep(0.55)
+            fake_clock.advance(0.55)
             price(1)  # the probe: Redis answers again
             calls.clear()
             assert price(1) == 100
@@ -65,3 +68,26 @@ def test_cached_function_computes_directly_while_redis_hangs(redis_server):
     finally:
         cache_error.disconnect(on_error)
         registry.pop(price.perfkit_name, None)
+
+
+def test_cached_view_says_error_not_miss_while_the_cache_is_down(redis_server):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from perfkit.cache import cached_view
+
+    @cached_view(60, cache="outage")
+    def page(request):
+        return HttpResponse("books")
+
+    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    with override_settings(CACHES={**settings.CACHES, "outage": cache_url(url)}, DEBUG=True):
+        caches["outage"].perfkit_breaker.reset()
+        first = page(RequestFactory().get("/books/"))
+        assert first["X-Perfkit-Cache"] == "miss"
+        redis_server.kill()
+        down = page(RequestFactory().get("/books/"))
+        assert down.status_code == 200
+        assert down.content == b"books"
+        assert down["X-Perfkit-Cache"] == "error"
+    registry.pop(page.perfkit_cached.perfkit_name, None)

@@ -14,6 +14,7 @@ from demo_project.bookstore.models import Author
 from perfkit.backends import cache_url
 from perfkit.backends.breaker import CircuitBreaker
 from perfkit.exceptions import CacheUnavailable
+from tests.backends.servers import free_port
 
 COOLDOWN = 0.4
 SOCKET_TIMEOUT = 0.3
@@ -37,16 +38,19 @@ def timed(func, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
-def wait_for_probe():
-    time.sleep(COOLDOWN + 0.05)
+def wait_for_probe(breaker):
+    breaker.clock.advance(COOLDOWN + 0.05)
 
 
 @pytest.mark.parametrize("backend", ["django-redis", "django"])
-def test_hung_redis_costs_one_timeout_then_nothing(redis_server, breaker_settings, backend):
+def test_hung_redis_costs_one_timeout_then_nothing(
+    redis_server, breaker_settings, backend, fake_clock, monkeypatch
+):
     url = f"redis://127.0.0.1:{redis_server.port}/0?socket_timeout={SOCKET_TIMEOUT}"
     cache = _cache(f"{url}&backend={backend}")
     breaker = cache.perfkit_breaker
     breaker.reset()
+    monkeypatch.setattr(breaker, "clock", fake_clock)
     cache.set("book", "Dune", 60)
     assert cache.get("book") == "Dune"
 
@@ -82,15 +86,18 @@ def test_hung_redis_costs_one_timeout_then_nothing(redis_server, breaker_setting
     finally:
         redis_server.resume()
 
-    wait_for_probe()
+    wait_for_probe(breaker)
     assert cache.get("book") == "Dune"  # the probe succeeds: recovered
     assert not breaker.is_open
 
 
-def test_killed_redis_recovers_when_restarted_on_the_same_port(redis_server, breaker_settings):
+def test_killed_redis_recovers_when_restarted_on_the_same_port(
+    redis_server, breaker_settings, fake_clock, monkeypatch
+):
     cache = _cache(f"redis://127.0.0.1:{redis_server.port}/0")
     breaker = cache.perfkit_breaker
     breaker.reset()
+    monkeypatch.setattr(breaker, "clock", fake_clock)
     assert cache.set("book", "Dune", 60) is True
 
     redis_server.kill()
@@ -101,7 +108,7 @@ def test_killed_redis_recovers_when_restarted_on_the_same_port(redis_server, bre
     assert isinstance(info.value, ConnectionError)
 
     # still down after the cool-down: the probe fails and the breaker opens again
-    wait_for_probe()
+    wait_for_probe(breaker)
     with pytest.raises(CacheUnavailable) as info:
         cache.perfkit_strict.get("book")
     assert str(info.value).startswith(f"cache {breaker.name} failed in get(): ConnectionError: ")
@@ -109,7 +116,7 @@ def test_killed_redis_recovers_when_restarted_on_the_same_port(redis_server, bre
 
     redis_server.start()
     assert cache.get("book", "fallback") == "fallback"  # cooling down: not tried yet
-    wait_for_probe()
+    wait_for_probe(breaker)
     assert cache.set("book", "Emma", 60) is True
     assert not breaker.is_open
     assert cache.perfkit_strict.get("book") == "Emma"
@@ -152,8 +159,8 @@ def test_password_is_masked_in_the_breaker_name():
     assert cache.perfkit_breaker.name == "RedisCache(redis://:***@127.0.0.1:1/0)"
 
 
-def test_breaker_threshold_half_open_single_probe():
-    breaker = CircuitBreaker("test", threshold=2, cooldown=0.05)
+def test_breaker_threshold_half_open_single_probe(fake_clock):
+    breaker = CircuitBreaker("test", threshold=2, cooldown=0.05, clock=fake_clock)
     assert breaker.allow()
     breaker.failure(OSError("down"))
     assert not breaker.is_open
@@ -161,13 +168,13 @@ def test_breaker_threshold_half_open_single_probe():
     breaker.failure(OSError("down"))
     assert breaker.is_open
     assert not breaker.allow()
-    time.sleep(0.06)
+    fake_clock.advance(0.06)
     assert breaker.allow()  # the probe
     assert not breaker.allow()  # only one caller probes
     breaker.failure(OSError("still down"))
     assert breaker.is_open
     assert not breaker.allow()
-    time.sleep(0.06)
+    fake_clock.advance(0.06)
     assert breaker.allow()
     breaker.success()
     assert not breaker.is_open
@@ -175,12 +182,12 @@ def test_breaker_threshold_half_open_single_probe():
     assert repr(breaker) == "<CircuitBreaker test closed failures=0>"
 
 
-def test_a_probe_that_never_reports_back_expires():
-    breaker = CircuitBreaker("test", threshold=1, cooldown=0.05)
+def test_a_probe_that_never_reports_back_expires(fake_clock):
+    breaker = CircuitBreaker("test", threshold=1, cooldown=0.05, clock=fake_clock)
     breaker.failure(OSError("down"))
-    time.sleep(0.06)
+    fake_clock.advance(0.06)
     assert breaker.allow()
-    time.sleep(0.06)
+    fake_clock.advance(0.06)
     assert breaker.allow()  # the first prober vanished; another may probe
 
 
@@ -226,3 +233,13 @@ def test_strict_view_async_methods_raise_too(redis_server):
     with pytest.raises(CacheUnavailable):
         asyncio.run(strict.aget_many(["x"]))
     cache.perfkit_breaker.reset()
+
+
+def test_each_fail_open_answer_is_counted_on_the_breaker():
+    cache = _cache(f"redis://127.0.0.1:{free_port()}/0")
+    breaker = cache.perfkit_breaker
+    breaker.reset()
+    before = breaker.failed_open
+    assert cache.get("book", "fallback") == "fallback"
+    assert cache.set("book", "Dune") is False
+    assert breaker.failed_open == before + 2

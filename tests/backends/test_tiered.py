@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -38,14 +37,15 @@ def behind_its_back(key, value):
     caches["redis"].set(key, value, 60)
 
 
-def test_reads_are_served_locally_for_local_timeout(tiered):
+def test_reads_are_served_locally_for_local_timeout(tiered, fake_clock, monkeypatch):
+    monkeypatch.setattr(tiered.layer, "clock", fake_clock)
     key = f"book-{uuid.uuid4().hex}"
     assert tiered.get(key, "absent") == "absent"
     tiered.set(key, {"title": "Dune"}, 60)
     behind_its_back(key, {"title": "Emma"})
     assert tiered.get(key) == {"title": "Dune"}  # this process's copy
     assert tiered.get_many([key]) == {key: {"title": "Dune"}}
-    time.sleep(LOCAL_TIMEOUT + 0.05)
+    fake_clock.advance(LOCAL_TIMEOUT + 0.05)
     assert tiered.get(key) == {"title": "Emma"}  # expired locally: read from Redis
 
 

@@ -8,10 +8,12 @@ import uuid
 import pytest
 from django.conf import settings
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.test import override_settings
 
 from perfkit.backends import cache_url, caches_from_env
+from perfkit.exceptions import PerfkitError
 from tests.backends.servers import RedisServer, Sentinel
 
 PREFIX = settings.TEST_KEY_PREFIX
@@ -201,14 +203,14 @@ REDIS_OPTIONS = (
         (
             "memcached://127.0.0.1:11211",
             "cache_url('memcached://127.0.0.1:11211'): unknown scheme 'memcached'. Valid "
-            "schemes: db://, dummy://, file://, locmem://, redis://, redis+sentinel://, "
-            "rediss://, unix:// (e.g. redis://127.0.0.1:6379/0).",
+            "schemes: db://, dummy://, file://, locmem://, redis://, redis+cluster://, "
+            "redis+sentinel://, rediss://, unix:// (e.g. redis://127.0.0.1:6379/0).",
         ),
         (
             "127.0.0.1:6379",
             "cache_url('127.0.0.1:6379'): the URL has no scheme. Valid schemes: db://, "
-            "dummy://, file://, locmem://, redis://, redis+sentinel://, rediss://, unix:// "
-            "(e.g. redis://127.0.0.1:6379/0).",
+            "dummy://, file://, locmem://, redis://, redis+cluster://, redis+sentinel://, "
+            "rediss://, unix:// (e.g. redis://127.0.0.1:6379/0).",
         ),
         (
             "redis://:hunter2@h/0?sockettimeout=1",
@@ -273,8 +275,23 @@ REDIS_OPTIONS = (
         ),
         (
             "redis+sentinel://h:x/svc",
-            "cache_url('redis+sentinel://h:x/svc'): bad sentinel address 'h:x'; write "
-            "redis+sentinel://host:26379,host2:26379/service_name/db.",
+            "cache_url('redis+sentinel://h:x/svc'): the port 'x' must be a number from 1 to "
+            "65535, e.g. redis+sentinel://host:26379,host2:26379/service/0.",
+        ),
+        (
+            "redis://127.0.0.1:port/5",
+            "cache_url('redis://127.0.0.1:port/5'): the port 'port' must be a number from 1 to "
+            "65535, e.g. redis://127.0.0.1:6379/0.",
+        ),
+        (
+            "redis://:secret@127.0.0.1:70000/0",
+            "cache_url('redis://:***@127.0.0.1:70000/0'): the port '70000' must be a number "
+            "from 1 to 65535, e.g. redis://127.0.0.1:6379/0.",
+        ),
+        (
+            "rediss://127.0.0.1:6379/-1",
+            "cache_url('rediss://127.0.0.1:6379/-1'): the path '/-1' must be a Redis database "
+            "number, e.g. redis://127.0.0.1:6379/0.",
         ),
         (
             "redis://h/0?backend=django&compressor=zlib",
@@ -307,6 +324,39 @@ def test_bad_urls_name_the_problem_and_the_valid_choices(url, message):
     with pytest.raises(ValueError) as info:
         cache_url(url)
     assert str(info.value) == message
+    # Django's own exception for a bad setting, and perfkit's
+    assert isinstance(info.value, ImproperlyConfigured)
+    assert isinstance(info.value, PerfkitError)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://user:p@ss@h:6379/0", "redis://user:***@h:6379/0"),
+        ("redis://:p@ss:w@rd@h/0", "redis://:***@h/0"),
+        ("redis://:plain@h/0", "redis://:***@h/0"),
+        ("redis://nobody@h/0", "redis://nobody@h/0"),
+    ],
+)
+def test_masking_hides_the_whole_password_up_to_the_last_at(url, shown):
+    with pytest.raises(ValueError) as info:
+        cache_url(url + "?nope=1")
+    assert shown in str(info.value)
+    assert "ss@" not in str(info.value).replace(shown, "")
+
+
+@pytest.mark.parametrize(
+    ("environ_url", "ours"),
+    [
+        ("rediscache://127.0.0.1:6379/1?key_prefix=a", "redis://127.0.0.1:6379/1?key_prefix=a"),
+        ("dbcache://perfkit_cache", "db://perfkit_cache"),
+        ("locmemcache://unique", "locmem://unique"),
+        ("filecache:///var/tmp/django_cache", "file:///var/tmp/django_cache"),
+        ("dummycache://", "dummy://"),
+    ],
+)
+def test_django_environ_scheme_names_mean_the_same(environ_url, ours):
+    assert cache_url(environ_url) == cache_url(ours)
 
 
 def test_bad_password_value_is_not_echoed():
