@@ -18,6 +18,7 @@ class PerfkitConfig(AppConfig):
 
         # each subpackage connects what it needs below, one import each
         from perfkit.backends import checks as _backend_checks  # noqa: F401  (deploy checks)
+        from perfkit.cache import invalidation as _hooks  # noqa: F401  (ORM write hooks)
         from perfkit.instrument import checks as _instrument_checks  # noqa: F401  (perfkit.E401)
         from perfkit.warming import startup as _warming  # noqa: F401  (checks, Celery apps)
 

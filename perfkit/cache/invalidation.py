@@ -15,6 +15,7 @@ cursor is seen by rawsql.py.
 from __future__ import annotations
 
 import logging
+import sys
 from collections import Counter
 from typing import Any
 
@@ -25,6 +26,7 @@ from perfkit.cache import generations, rawsql, relations, targets
 from perfkit.cache.targets import canonical_pk, canonical_value, field_targets, track_fields
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
+from perfkit.internals import orm
 
 __all__ = ["failures", "invalidate", "orm_call", "prepare", "track_fields", "written"]
 
@@ -227,3 +229,6 @@ def invalidate(*targets: Any) -> None:
     # inside a transaction (raw SQL in it, say) bump again at commit, like an ORM write
     using = databases.pop() if len(databases) == 1 else None
     generations.bump(keys, targets=labels, using=using)
+
+
+orm.connect(sys.modules[__name__])  # the compiler wrappers report every ORM write here

@@ -28,7 +28,14 @@ from django.db.models.sql import compiler
 
 from perfkit.exceptions import PerfkitError
 
-__all__ = ["UnsupportedDjangoError", "install", "installed", "testcase_block", "uninstall"]
+__all__ = [
+    "UnsupportedDjangoError",
+    "connect",
+    "install",
+    "installed",
+    "testcase_block",
+    "uninstall",
+]
 
 # (class, attribute) -> the class's own attribute before install (None: it was inherited)
 _originals: dict[tuple[type, str], Any] = {}
@@ -43,17 +50,28 @@ def testcase_block(atomic: Any) -> bool:
     return bool(getattr(atomic, "_from_testcase", False))
 
 
-def _hooks() -> Any:
-    from perfkit.cache import invalidation
+# what the wrapped compilers report to: perfkit.cache.invalidation connects itself when it is
+# imported (``connect``), so this module never imports perfkit.cache (imports flow one way)
+_connected: list[Any] = []
 
-    return invalidation
+
+def connect(hooks: Any) -> None:
+    """Report writes to ``hooks`` (``prepare``, ``written`` and ``orm_call`` functions)."""
+    _connected[:] = [hooks]
+
+
+def _hooks() -> Any:
+    return _connected[0] if _connected else None
 
 
 def _wrap_insert(original: Callable[..., Any]) -> Callable[..., Any]:
     def execute_sql(self: Any, *args: Any, **kwargs: Any) -> Any:
-        rows = _hooks().orm_call(original, self, *args, **kwargs)
+        hooks = _hooks()
+        if hooks is None:
+            return original(self, *args, **kwargs)
+        rows = hooks.orm_call(original, self, *args, **kwargs)
         returning = getattr(self, "returning_fields", None)
-        _hooks().written("insert", self.query, self.using, None, rows, returning)
+        hooks.written("insert", self.query, self.using, None, rows, returning)
         return rows
 
     return execute_sql
@@ -62,6 +80,8 @@ def _wrap_insert(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_change(kind: str, original: Callable[..., Any]) -> Callable[..., Any]:
     def execute_sql(self: Any, *args: Any, **kwargs: Any) -> Any:
         hooks = _hooks()
+        if hooks is None:
+            return original(self, *args, **kwargs)
         before = hooks.prepare(kind, self.query, self.using)
         result = hooks.orm_call(original, self, *args, **kwargs)
         hooks.written(kind, self.query, self.using, before)
@@ -74,9 +94,11 @@ def _wrap_returning_update(original: Callable[..., Any]) -> Callable[..., Any]:
     # Django >= 6.0: falls back to execute_sql (which reports itself) when the backend cannot
     # return rows; report here only when it ran its own UPDATE ... RETURNING
     def execute_returning_sql(self: Any, returning_fields: Any, *args: Any, **kwargs: Any) -> Any:
-        if not (returning_fields and self.connection.features.can_return_rows_from_update):
-            return original(self, returning_fields, *args, **kwargs)
         hooks = _hooks()
+        if hooks is None or not (
+            returning_fields and self.connection.features.can_return_rows_from_update
+        ):
+            return original(self, returning_fields, *args, **kwargs)
         before = hooks.prepare("update", self.query, self.using)
         rows = hooks.orm_call(original, self, returning_fields, *args, **kwargs)
         hooks.written("update", self.query, self.using, before)
