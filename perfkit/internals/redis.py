@@ -40,9 +40,9 @@ def redis_parser_class(name: str) -> type:
     import redis.connection
 
     if name == "hiredis":
-        return redis.connection._HiredisParser  # type: ignore[no-any-return]
+        return redis.connection._HiredisParser  # type: ignore[attr-defined,no-any-return]
     if name == "python":
-        return redis.connection._RESP2Parser  # type: ignore[no-any-return]
+        return redis.connection._RESP2Parser  # type: ignore[attr-defined,no-any-return]
     raise ValueError(f"unknown redis-py parser {name!r}: use 'hiredis' or 'python'.")
 
 
