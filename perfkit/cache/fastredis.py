@@ -20,6 +20,7 @@ from typing import Any
 
 from perfkit import _observe
 from perfkit.exceptions import CacheUnavailable
+from perfkit.internals.caches import django_redis_options
 
 __all__ = ["FastRedis", "for_backend"]
 
@@ -46,7 +47,7 @@ class FastRedis:
         self.alias = alias
         self.client = backend.client
         self.breaker = getattr(backend, "perfkit_breaker", None)
-        options = self.client._options
+        options = django_redis_options(self.client)
         self.plain_pickle = (
             options.get("SERIALIZER", _PICKLE) == _PICKLE
             and options.get("COMPRESSOR", _IDENTITY) == _IDENTITY

@@ -131,7 +131,7 @@ def test_bad_options_raise_naming_the_option():
     with pytest.raises(ImproperlyConfiguredError) as info:
         f()
     assert str(info.value) == (
-        "@cached tests.cache.test_decorators.test_bad_options_raise_naming_the_option.<locals>.f "
+        f"@cached {f.perfkit_name} "
         "depends_on: 42 is not a dependency perfkit understands; use a model class, a model "
         "instance, a (Model, pk) pair or 'app_label.ModelName'."
     )
