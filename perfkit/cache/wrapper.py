@@ -250,7 +250,6 @@ class Engine:
         self, store: Store, key: str, gkeys: tuple, decision: Decision, error: Exception
     ) -> None:
         """An early or stale refresh raised: the caller gets the cached value; report it."""
-        self._stats.errors += 1
         if decision.locked is not None:
             try:
                 stampede.release(store, key, decision.locked)
