@@ -203,3 +203,21 @@ def test_waiting_is_bounded_by_lock_wait(db, settings):
     assert f() == "computed"
     waited = time.monotonic() - started
     assert 0.19 <= waited < 2
+
+
+def test_a_late_lock_holder_does_not_release_the_next_holders_lock(alias):
+    """Lock tokens: a holder whose lock expired cannot delete the lock someone else took."""
+    from perfkit.cache import stampede
+    from perfkit.cache.store import get_store
+
+    store = get_store(alias)
+    late = stampede.acquire(store, "pkt:c:late")
+    assert late is not None
+    assert stampede.acquire(store, "pkt:c:late") is None  # held
+    store.delete(stampede.lock_key("pkt:c:late"))  # as if it expired (LOCK_TIMEOUT)
+    current = stampede.acquire(store, "pkt:c:late")
+    assert current is not None
+    assert stampede.release(store, "pkt:c:late", late) is False  # the late holder's release
+    assert stampede.acquire(store, "pkt:c:late") is None  # still held by the current one
+    assert stampede.release(store, "pkt:c:late", current) is True
+    assert stampede.acquire(store, "pkt:c:late") is not None
