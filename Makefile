@@ -33,6 +33,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test-sqlite: install
 	$(BIN)/pytest
@@ -40,7 +41,7 @@ test-sqlite: install
 test-postgres: install
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest
 
-# The whole test suite: lint, then every test on SQLite and again on PostgreSQL.
+# The whole test suite: lint (ruff and mypy), then every test on SQLite and again on PostgreSQL.
 test: lint test-sqlite test-postgres
 
 clean:

@@ -92,6 +92,7 @@ def author_page(author_id: int) -> dict[str, Any]:
             .annotate(review_count=Count("reviews"), average=Avg("reviews__rating")),
         )
     ).get(pk=author_id)
+    books: list[Any] = list(author.books.all())  # annotated by the Prefetch: review_count, average
     return {
         "id": author.pk,
         "name": author.name,
@@ -106,6 +107,6 @@ def author_page(author_id: int) -> dict[str, Any]:
                 "reviews": b.review_count,
                 "average_rating": round(b.average, 2) if b.average else None,
             }
-            for b in author.books.all()
+            for b in books
         ],
     }

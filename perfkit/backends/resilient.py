@@ -1,4 +1,4 @@
-"""Fail-open cache backends with a circuit breaker (contract C of the design).
+"""Fail-open cache backends with a circuit breaker (docs/architecture.md, "Failures").
 
 Each backend class here carries
 

@@ -7,11 +7,12 @@ the version facts that go into the JSON report.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import django
 from django.core.cache import caches
@@ -21,6 +22,7 @@ from perfkit.exceptions import ImproperlyConfiguredError
 
 __all__ = ["BACKEND_NAMES", "BenchBackend", "default_backend_names", "machine_facts", "make"]
 
+logger = logging.getLogger("perfkit.bench")
 BACKEND_NAMES = ("locmem", "db", "redis")
 DB_CACHE_TABLE = "perfkit_bench_cache"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -65,7 +67,7 @@ class BenchBackend:
         """Empty the backend's entries, and only them."""
         cache = caches[alias]
         if self.name == "redis":
-            cache.delete_pattern("*")  # scoped to this run's KEY_PREFIX
+            cast(Any, cache).delete_pattern("*")  # django-redis; scoped to this run's KEY_PREFIX
         else:
             cache.clear()  # a LOCATION / table of our own
 
@@ -81,7 +83,8 @@ class BenchBackend:
             client = redis.Redis.from_url(self.config["LOCATION"], socket_timeout=0.5)
             try:
                 facts["server"] = client.info("server").get("redis_version")
-            except Exception:
+            except Exception:  # the report shows "unknown"; the reason goes to the log
+                logger.debug("perfkit_bench: no Redis server version", exc_info=True)
                 facts["server"] = None
             finally:
                 client.close()
@@ -172,7 +175,8 @@ def _database_facts() -> dict[str, Any]:
             connection.ensure_connection()
             info = connection.get_database_version()
             version = ".".join(map(str, info))
-    except Exception:
+    except Exception:  # the report shows "unknown"; the reason goes to the log
+        logger.debug("perfkit_bench: no %s server version", vendor, exc_info=True)
         version = None
     return {"vendor": vendor, "version": version}
 

@@ -1,7 +1,8 @@
 """One instrumented run of a scenario: its queries, cache operations and perfkit cache events.
 
 Queries come from ``perfkit.testing.capture_queries`` and cache operations from
-``capture_cache`` (contract E); perfkit's own hits/misses from the signals of ``perfkit.signals``.
+``capture_cache`` (docs/architecture.md, "The parts"); perfkit's own hits/misses from the
+signals of ``perfkit.signals``.
 Transaction noise (BEGIN/SAVEPOINT/...) and the database cache's own SQL are not counted as the
 scenario's queries: they are the cache at work, reported as cache operations.
 """

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from io import TextIOBase
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from perfkit.bench.baseline import Comparison
 
@@ -127,7 +128,7 @@ def _title(report: dict[str, Any]) -> str:
 
 
 def render_table(
-    report: dict[str, Any], stream: IO[str], *, comparison: Comparison | None = None
+    report: dict[str, Any], stream: IO[str] | TextIOBase, *, comparison: Comparison | None = None
 ) -> None:
     """Print the table with rich when it is installed, else as aligned plain text."""
     try:
@@ -139,14 +140,15 @@ def render_table(
     from rich import box
 
     terminal = hasattr(stream, "isatty") and stream.isatty()
-    console = Console(file=stream, width=None if terminal else 180, highlight=False)
+    console = Console(file=cast(IO[str], stream), width=None if terminal else 180, highlight=False)
     cells = rows(report)
     shown = list(COLUMNS)
     while True:
         table = Table(title=_title(report), title_justify="left", box=box.SIMPLE_HEAD)
         for column in shown:
-            justify = "right" if column in _NUMERIC else "left"
-            table.add_column(column, justify=justify, no_wrap=True)
+            table.add_column(
+                column, justify="right" if column in _NUMERIC else "left", no_wrap=True
+            )
         for row in cells:
             table.add_row(*(row[COLUMNS.index(c)] for c in shown))
         droppable = [c for c in _DROP_ORDER if c in shown]
@@ -172,7 +174,9 @@ def render_table(
         console.print(line, style=style, markup=False, soft_wrap=True)
 
 
-def _render_plain(report: dict[str, Any], stream: IO[str], comparison: Comparison | None) -> None:
+def _render_plain(
+    report: dict[str, Any], stream: IO[str] | TextIOBase, comparison: Comparison | None
+) -> None:
     table = [list(COLUMNS), *rows(report)]
     widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
     out = [_title(report)]

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-import math
+import statistics
 from collections.abc import Sequence
+from fractions import Fraction
 
 __all__ = ["percentile", "summarise"]
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) of sorted ``ordered``, interpolating between ranks."""
+    """The ``q``-th percentile (0-100) of sorted ``ordered``, interpolating between ranks.
+
+    ``statistics.quantiles`` with ``method="inclusive"``: the linear interpolation of numpy's
+    default, so the 100th percentile is the largest sample.
+    """
     if not ordered:
         raise ValueError("percentile() of no samples")
     if not 0 <= q <= 100:
         raise ValueError(f"percentile q must be between 0 and 100, got {q!r}")
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    if len(ordered) == 1 or q == 0:
+        return ordered[0]
+    if q == 100:
+        return ordered[-1]
+    # q = k/d exactly: the k-th of the 100*d-quantiles' cut points (1 <= k < 100*d)
+    exact = Fraction(str(q))
+    cuts = statistics.quantiles(ordered, n=100 * exact.denominator, method="inclusive")
+    return cuts[exact.numerator - 1]
 
 
 def summarise(seconds: Sequence[float]) -> dict[str, float]:
@@ -34,6 +43,6 @@ def summarise(seconds: Sequence[float]) -> dict[str, float]:
         "p99": r(percentile(ordered, 99)),
         "min": r(ordered[0]),
         "max": r(ordered[-1]),
-        "mean": r(sum(ordered) / len(ordered)),
+        "mean": r(statistics.fmean(ordered)),
         "runs": len(ordered),
     }

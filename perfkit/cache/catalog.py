@@ -1,4 +1,7 @@
-"""The registry of cached functions (contract D) and the result type of ``warm_many``."""
+"""The registry of cached functions and the result type of ``warm_many``.
+
+See docs/architecture.md, "The parts".
+"""
 
 from __future__ import annotations
 

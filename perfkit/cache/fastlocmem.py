@@ -2,7 +2,8 @@
 
 Django's ``LocMemCache.get_many`` validates every key (memcached rules) and takes the lock once
 per key; a decorator reading an entry plus its generations needs neither.  Reports every key
-to ``perfkit._observe`` observers, since Django's cache API does not see this read (contract A).
+to ``perfkit._observe`` observers, since Django's cache API does not see this read (see
+docs/architecture.md, "The hit path").
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ MGET (packed once per key list) and unpickles each value once.  Any error on tha
 drops it and retries once through the ordinary client, so an idle connection closed by the
 server costs nothing but a reconnect; a timeout is not retried (a hung server would cost a
 second socket timeout).  It consults the backend's circuit breaker when it has one
-(contract C) and reports every key to ``perfkit._observe`` observers, since Django's cache API
-does not see this read (contract A).
+(docs/architecture.md, "Failures") and reports every key to ``perfkit._observe`` observers,
+since Django's cache API does not see this read (docs/architecture.md, "The hit path").
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def _describe(warmer: Warmer) -> str:
 
 
 def _options(warmer: Warmer) -> dict[str, Any]:
-    from perfkit.warming.celery import broker_priority, get_app, perfkit_queue
+    from perfkit.warming.broker import broker_priority, get_app, perfkit_queue
 
     return {
         "queue": perfkit_queue(warmer.queue).name,

@@ -37,10 +37,10 @@ def check_time_limits(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
 
 def visibility_messages(app: Any) -> list[CheckMessage]:
     """perfkit.W301 for ``app``: Redis would redeliver a perfkit task that is still running."""
-    from perfkit.warming.celery import _driver
+    from perfkit.warming.broker import broker_driver
 
     url = app.conf.broker_write_url or app.conf.broker_url or ""
-    if not url or _driver(url) != "redis":
+    if not url or broker_driver(url) != "redis":
         return []
     options = app.conf.broker_transport_options or {}
     timeout = options.get("visibility_timeout", REDIS_DEFAULT_VISIBILITY_TIMEOUT)
@@ -66,6 +66,6 @@ def check_visibility_timeout(app_configs: Any = None, **kwargs: Any) -> list[Che
     """perfkit.W301 for the project's Celery app, if the project has loaded Celery."""
     if "celery" not in sys.modules:
         return []
-    from perfkit.warming.celery import get_app
+    from perfkit.warming.broker import get_app
 
     return visibility_messages(get_app())

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import BaseCache, caches
@@ -37,12 +38,25 @@ TRANSIENT = (
     "OperationalError",
     "InterfaceError",
 )
-ChunkOutcome = dict[str, Any]
+
+
+@dataclass
+class ChunkOutcome:
+    """What ``run_chunk`` did with one chunk; every list holds JSON-ready values."""
+
+    stored: int = 0
+    # [args, kwargs, reason] of each call that failed for good
+    failed: list[list[Any]] = field(default_factory=list)
+    # encoded [args, kwargs] of the calls that failed transiently: worth another try
+    retry: list[list[Any]] = field(default_factory=list)
+    # the reason of the last transient failure, for the message once retries run out
+    retry_reason: str = ""
+    seconds: float = 0.0
 
 
 def backoff(retries: int) -> float:
     """Seconds to wait before retry number ``retries + 1`` (exponential, capped)."""
-    return min(BACKOFF_MAX, BACKOFF_BASE * 2**retries)
+    return min(BACKOFF_MAX, BACKOFF_BASE * 2.0**retries)
 
 
 def lock_ttl() -> int:
@@ -109,13 +123,13 @@ def soft_limit_stops_chunk() -> Iterator[None]:
         signal.signal(sig, previous)
 
 
-def _warm(func: Any, calls: list[Call]) -> tuple[int, list[tuple[tuple, dict, str]]]:
+def _warm(func: Any, calls: list[Call]) -> tuple[int, list[tuple[Any, Any, str]]]:
     warm_many = getattr(func, "warm_many", None)
     if warm_many is not None:
         result = warm_many(calls)
         return int(result.stored), list(result.failed)
     # fallback for cached functions without warm_many: one refresh (one set) per call
-    stored, failed = 0, []
+    stored, failed = 0, list[tuple[Any, Any, str]]()
     for args, kwargs in calls:
         try:
             func.refresh(*args, **kwargs)
@@ -134,8 +148,7 @@ def run_chunk(
 ) -> ChunkOutcome:
     """Warm one chunk; failures are collected per call, never raised.
 
-    Returns ``stored``, ``failed`` (``[args, kwargs, reason]`` lists, JSON-ready), ``retry``
-    (encoded calls that failed transiently) and ``seconds``.
+    See ``ChunkOutcome`` for what it returns.
     """
     started = time.monotonic()
     calls, missing = decode_calls(encoded)
@@ -155,7 +168,7 @@ def run_chunk(
         if partial is None or unfinished is None:  # a wrapper without warm_many
             reason = f"{limit} and stored nothing; use a smaller chunk_size"
             failed += [[a, k, reason] for a, k in encoded_ok]
-            return {"stored": 0, "failed": failed, "retry": [], "seconds": _since(started)}
+            return ChunkOutcome(failed=failed, seconds=_since(started))
         # warm_many stored what it had computed; the calls it had not finished fail
         reason = f"{limit} before this call finished; use a smaller chunk_size"
         stored = int(partial.stored)
@@ -175,20 +188,22 @@ def run_chunk(
     if rate and calls:
         # pace between chunks: this worker stays under the warmer's rate
         time.sleep(max(0.0, len(calls) / rate - (time.monotonic() - started)))
-    return {
-        "stored": stored,
-        "failed": failed,
-        "retry": retry,
-        "retry_reason": retry_reason,
-        "seconds": _since(started),
-    }
+    return ChunkOutcome(
+        stored=stored,
+        failed=failed,
+        retry=retry,
+        retry_reason=retry_reason,
+        seconds=_since(started),
+    )
 
 
 def _since(started: float) -> float:
     return round(time.monotonic() - started, 6)
 
 
-def _find(calls: list[Call], used: set[int], args: tuple, kwargs: dict) -> int | None:
+def _find(
+    calls: list[Call], used: set[int], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> int | None:
     # warm_many reports failures in call order; match them back to their encoded form
     for index, call in enumerate(calls):
         if index not in used and call == (args, kwargs):

@@ -23,7 +23,7 @@ def warm(
     summary dict itself.  For all warmers, a dict name -> result.  ``priority`` (0-9, 9 most
     urgent) overrides the warmer's own.
     """
-    from perfkit.warming.celery import broker_priority, get_app, queue_name
+    from perfkit.warming.broker import broker_priority, get_app, queue_name
 
     if name is None:
         discover()

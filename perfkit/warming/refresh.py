@@ -83,7 +83,7 @@ def refresh_lock_ttl() -> int:
 
 def enqueue_refresh(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     """Enqueue ``perfkit.refresh`` for one entry; False means "refresh it yourself"."""
-    from perfkit.warming.celery import broker_priority, celery_active, get_app, queue_name
+    from perfkit.warming.broker import broker_priority, celery_active, get_app, queue_name
 
     app = get_app()
     name = getattr(func, "perfkit_name", None)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from django.db import models
 
@@ -16,6 +16,7 @@ from perfkit.warming.encoding import Call, encode_call
 __all__ = ["Warmer", "discover", "get_warmer", "registry", "warmer"]
 
 ArgsSource = Callable[[], Iterable[Any] | models.QuerySet[Any]]
+_Args = TypeVar("_Args", bound=Callable[[], Any])
 # a normalised schedule: ("interval", seconds) or ("crontab", "m h dom mon dow")
 Schedule = tuple[str, float] | tuple[str, str]
 
@@ -127,6 +128,34 @@ def _parse_schedule(value: Any, where: str) -> Schedule | None:
         f'with 5 fields like "*/15 * * * *" (minute hour day-of-month month day-of-week), '
         f"not {value!r}."
     )
+
+
+@overload
+def warmer(
+    cached_func: Any,
+    *,
+    name: str | None = None,
+    args: ArgsSource,
+    priority: int = 5,
+    queue: str | None = None,
+    schedule: float | timedelta | str | None = None,
+    chunk_size: int = 100,
+    rate_limit: str | None = None,
+) -> Warmer: ...
+
+
+@overload
+def warmer(
+    cached_func: Any,
+    *,
+    name: str | None = None,
+    args: None = None,
+    priority: int = 5,
+    queue: str | None = None,
+    schedule: float | timedelta | str | None = None,
+    chunk_size: int = 100,
+    rate_limit: str | None = None,
+) -> Callable[[_Args], _Args]: ...
 
 
 def warmer(

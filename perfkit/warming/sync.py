@@ -22,18 +22,19 @@ def warm_sync(
     started = time.monotonic()
     encoded = list(warmer.encoded_chunks())
     total = sum(len(c) for c in encoded)
-    stored, done, failed = 0, 0, []
+    stored, done = 0, 0
+    failed: list[list[Any]] = []
     for calls in encoded:
         outcome = _chunks.run_chunk(warmer, calls)
         # no broker to retry through: transient failures get one immediate second try
-        if outcome["retry"]:
-            again = _chunks.run_chunk(warmer, outcome["retry"])
-            outcome["stored"] += again["stored"]
-            outcome["failed"] += again["failed"] + [
-                [a, k, f"{again['retry_reason']} (after 1 retry)"] for a, k in again["retry"]
+        if outcome.retry:
+            again = _chunks.run_chunk(warmer, outcome.retry)
+            outcome.stored += again.stored
+            outcome.failed += again.failed + [
+                [a, k, f"{again.retry_reason} (after 1 retry)"] for a, k in again.retry
             ]
-        stored += outcome["stored"]
-        failed += outcome["failed"]
+        stored += outcome.stored
+        failed += outcome.failed
         done += len(calls)
         if progress is not None:
             progress(done, total, len(failed))

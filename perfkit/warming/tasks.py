@@ -18,7 +18,7 @@ from django.db import close_old_connections
 
 from perfkit.conf import perfkit_settings
 from perfkit.warming import chunks as _chunks
-from perfkit.warming.celery import broker_priority, queue_name
+from perfkit.warming.broker import broker_priority, queue_name
 from perfkit.warming.encoding import decode_calls
 from perfkit.warming.registry import Warmer, check_priority, get_warmer
 
@@ -83,7 +83,9 @@ def dispatch(
     try:
         _chunks.lock_cache(warmer.func).set_many(counters, _chunks.lock_ttl())
     except Exception:  # progress is best effort; the chunks retry if the cache is down
-        logger.warning("perfkit.warm %s: progress counters unavailable", warmer.name)
+        logger.warning(
+            "perfkit.warm %s: progress counters unavailable", warmer.name, exc_info=True
+        )
     callback = app.signature(
         "perfkit.warm_done", kwargs={"name": warmer.name, "total": total}, **options
     ).set(task_id=parent_id)
@@ -153,22 +155,22 @@ def warm_chunk(
         reason = f"{type(exc).__name__}: {exc}"
         retry = calls if _chunks.is_transient(reason) else []
         failed = [] if retry else [[a, k, reason] for a, k in calls]
-        outcome = {"stored": 0, "failed": failed, "retry": retry, "retry_reason": reason}
-    stored = carried["stored"] + outcome["stored"]
-    failed = carried["failed"] + outcome["failed"]
-    if outcome["retry"] and self.request.retries < self.max_retries:
+        outcome = _chunks.ChunkOutcome(failed=failed, retry=retry, retry_reason=reason)
+    stored = carried["stored"] + outcome.stored
+    failed = carried["failed"] + outcome.failed
+    if outcome.retry and self.request.retries < self.max_retries:
         raise self.retry(
             kwargs={
                 "name": name,
-                "calls": outcome["retry"],
+                "calls": outcome.retry,
                 "parent": parent,
                 "total": total,
                 "carried": {"stored": stored, "failed": failed, "lock": key},
             },
             countdown=_chunks.backoff(self.request.retries),
         )
-    last = outcome.get("retry_reason", "transient error")
-    failed += [[a, k, f"{last} (after {self.max_retries} retries)"] for a, k in outcome["retry"]]
+    last = outcome.retry_reason or "transient error"
+    failed += [[a, k, f"{last} (after {self.max_retries} retries)"] for a, k in outcome.retry]
     try:
         _chunks.release(cache, key, token)
     except Exception:  # the lock expires by itself

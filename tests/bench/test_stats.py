@@ -35,3 +35,9 @@ def test_summarise_in_milliseconds():
         "mean": 4.0,
         "runs": 4,
     }
+
+
+def test_percentile_between_whole_percents():
+    values = [float(v) for v in range(1001)]
+    assert percentile(values, 99.9) == pytest.approx(999.0)
+    assert percentile(values, 12.5) == pytest.approx(125.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
@@ -18,6 +19,8 @@ from perfkit.cache import cached
 CALLS_KEY = f"{settings.TEST_KEY_PREFIX}:warming-calls"
 # set by tests that need a chunk to block until they release it (in-process workers only)
 release = threading.Event()
+# notified by every record() made in this process (the in-process worker threads)
+_recorded = threading.Condition()
 
 
 def redis_client():
@@ -26,6 +29,24 @@ def redis_client():
 
 def record(label: str, value: object) -> None:
     redis_client().rpush(CALLS_KEY, f"{label}:{value}:{threading.current_thread().name}")
+    with _recorded:
+        _recorded.notify_all()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, poll: float = 0.1) -> bool:
+    """Wait until ``condition()`` holds, at most ``timeout`` seconds; False if it never did.
+
+    A record() made by a worker thread of this process wakes the wait at once; records made by
+    worker subprocesses are seen within ``poll`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    with _recorded:
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            _recorded.wait(min(remaining, poll))
+    return True
 
 
 def recorded() -> list[str]:

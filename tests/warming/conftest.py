@@ -64,7 +64,7 @@ def clean_registry() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def restore_configured_apps() -> Iterator[None]:
     """Apps a test passes to configure_celery stop being perfkit's app after it."""
-    from perfkit.warming.celery import _configured
+    from perfkit.warming.broker import _configured
 
     saved = list(_configured)
     yield

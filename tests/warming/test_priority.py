@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from perfkit.warming import registry, warm, warmer
@@ -24,9 +22,7 @@ def _urgent_runs_first(app, records) -> None:
     # one thread, prefetch 1 (the solo pool stalls for seconds between messages on py-amqp)
     with running_worker(app, pool="threads"):
         assert result.get(timeout=60)["stored"] == 1
-        deadline = time.monotonic() + 60
-        while len(records.recorded()) < 51 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        records.wait_for(lambda: len(records.recorded()) >= 51, timeout=60)
     order = [c.split(":")[0] for c in records.recorded()]
     assert len(order) == 51
     assert order[0] == "urgent", order[:5]

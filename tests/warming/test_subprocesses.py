@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,7 +80,5 @@ def test_beat_with_the_database_scheduler_fires_a_warm(celery_app, records):
     assert [c.action for c in sync_beat()] == ["create"]
     beat = ("beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler", "-l", "WARNING")
     with running_worker(celery_app), celery_process(*beat, "--max-interval", "1"):
-        deadline = time.monotonic() + 45
-        while "square:11" not in str(records.recorded()) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        records.wait_for(lambda: "square:11" in str(records.recorded()), timeout=45)
     assert [c.rsplit(":", 1)[0] for c in records.recorded()][:1] == ["square:11"]

@@ -132,9 +132,7 @@ def test_the_same_chunk_does_not_run_twice_at_once(celery_app, records):
     warmer(cachedfuncs.blocking, name="t.blocking", args=lambda: [1, 2])
     with running_worker(celery_app, pool="threads", concurrency=2):
         first = warm("t.blocking")
-        deadline = time.monotonic() + 20
-        while len(records.recorded()) < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        assert records.wait_for(lambda: len(records.recorded()) >= 1, timeout=20)
         second = warm("t.blocking")
         skipped = second.get(timeout=30)
         records.release.set()

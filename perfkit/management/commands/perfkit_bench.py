@@ -13,6 +13,7 @@ from perfkit.bench import baseline, report
 from perfkit.bench.registry import autodiscover, select
 from perfkit.bench.runner import BenchRunner
 from perfkit.exceptions import ImproperlyConfiguredError
+from perfkit.progress import rich_bar
 
 
 def _whole(minimum: int):  # type: ignore[no-untyped-def]
@@ -162,13 +163,9 @@ class Command(BaseCommand):
         """A rich progress bar on a terminal; plain lines on stderr otherwise."""
         per_backend = len(runner.scenarios) * len(runner.modes)
         if verbosity >= 1 and sys.stderr.isatty():
-            try:
-                from rich.progress import Progress
-            except ImportError:
-                pass
-            else:
-                bar = Progress(transient=True, console=None)
-                task = bar.add_task("perfkit_bench", total=runner.total_steps)
+            rich = rich_bar(runner.total_steps, "perfkit_bench")
+            if rich is not None:
+                bar, task = rich
 
                 def rich_progress(event: str, message: str) -> None:
                     # a skipped backend gets its one line under the table, not here too

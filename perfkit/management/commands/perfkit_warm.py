@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from perfkit import progress
 from perfkit.exceptions import PerfkitError
-
-
-def _bar(done: int, total: int, failed: int, width: int = 30) -> str:
-    filled = int(width * done / total) if total else width
-    return f"[{'#' * filled}{'-' * (width - filled)}] {done}/{total} ({failed} failed)"
 
 
 class Command(BaseCommand):
@@ -82,8 +77,8 @@ class Command(BaseCommand):
         self._finish(summary)
 
     def _progress(self, done: int, total: int, failed: int) -> None:
-        end = "\r" if sys.stdout.isatty() else "\n"
-        self.stdout.write(_bar(done, total, failed), ending=end)
+        line = f"{progress.bar(done, total)} {done}/{total} ({failed} failed)"
+        progress.ProgressLine(self.stdout).show(line, done, total)
 
     def _finish(self, summary: dict[str, Any], *, bar: bool = True) -> None:
         if bar:  # the last PROGRESS seen may be older than the end

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo_project.bookstore import seeding
+from perfkit.progress import ProgressLine, bar
 
 
 class Command(BaseCommand):
@@ -26,20 +26,10 @@ class Command(BaseCommand):
     ) -> None:
         if books < 0 or reviews_per_book < 0:
             raise CommandError("--books and --reviews-per-book must be zero or more")
-        tty = self.stdout.isatty() if hasattr(self.stdout, "isatty") else sys.stdout.isatty()
-        last = [0.0]
+        line = ProgressLine(self.stdout, interval=(0.1, 2.0))
 
         def progress(stage: str, done: int, total: int) -> None:
-            now = time.monotonic()
-            if done < total and now - last[0] < (0.1 if tty else 2.0):
-                return
-            last[0] = now
-            width = 30
-            filled = width * done // max(total, 1)
-            bar = "#" * filled + "-" * (width - filled)
-            end = "\r" if tty and done < total else "\n"
-            self.stdout.write(f"{stage:>6} [{bar}] {done}/{total}", ending=end)
-            self.stdout.flush()
+            line.show(f"{stage:>6} {bar(done, total)} {done}/{total}", done, total)
 
         started = time.perf_counter()
         result = seeding.seed(
