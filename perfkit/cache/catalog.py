@@ -8,10 +8,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MISSING", "WarmResult", "registry"]
+__all__ = ["MISSING", "WarmResult", "register", "registry"]
 
-# perfkit_name ("module.qualname") -> the @cached wrapper, filled at decoration time
+# perfkit_name ("module.qualname", see perfkit.cache.naming) -> the @cached wrapper, filled at
+# decoration time
 registry: dict[str, Any] = {}
+
+
+def register(wrapper: Any) -> None:
+    """Put ``wrapper`` in the registry; AmbiguousNameError if another function has its name."""
+    from perfkit.cache.naming import AmbiguousNameError, same_function
+
+    name = wrapper.perfkit_name
+    existing = registry.get(name)
+    if existing is not None and not same_function(existing.func, wrapper.func):
+        raise AmbiguousNameError(
+            f"@cached: {name!r} already names another function ({existing.func!r}); they "
+            "would share cache entries. Pass name= (a unique, stable name) to @cached for one "
+            "of them. Functions made at run time are told apart by their line and the "
+            "values they close over; these close over a value with no stable form, or are "
+            "two definitions with one name."
+        )
+    registry[name] = wrapper
 
 
 class _Missing:

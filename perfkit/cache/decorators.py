@@ -10,7 +10,7 @@ from typing import Any
 from asgiref.sync import async_to_sync, markcoroutinefunction, sync_to_async
 
 from perfkit.cache import generations
-from perfkit.cache.catalog import WarmResult, registry
+from perfkit.cache.catalog import WarmResult, register
 from perfkit.cache.wrapper import _DEFAULT, Decision, Engine
 from perfkit.exceptions import ImproperlyConfiguredError
 
@@ -30,9 +30,16 @@ class CachedFunction(Engine):
         started = time.perf_counter()
         try:
             value = self.func(*args, **kwargs)
+        except Exception as exc:
+            if decision.state == "refresh" and store is not None:
+                self._refresh_failed(store, key, gkeys, decision, exc)
+                return decision.value
+            if decision.locked is not None and store is not None:
+                self._store(store, key, gkeys, Decision(True, locked=decision.locked), None, 0.0)
+            raise
         except BaseException:
-            if decision.locked and store is not None:
-                self._store(store, key, gkeys, Decision(True, locked=True), None, 0.0)
+            if decision.locked is not None and store is not None:
+                self._store(store, key, gkeys, Decision(True, locked=decision.locked), None, 0.0)
             raise
         if store is not None:
             spent = time.perf_counter() - started
@@ -72,10 +79,9 @@ class CachedFunction(Engine):
         if found is None:
             return Decision(True)
         try:
-            # locked: storing releases the single-flight lock a stale serve took for this
-            # refresh (perfkit.warming enqueues it and returns before it runs)
+            # no lock: a stale serve that enqueued this refresh released its own already
             tokens = generations.snapshot(store, gkeys, found)
-            return Decision(True, tokens=tokens, locked=True)
+            return Decision(True, tokens=tokens)
         except Exception as exc:
             self._fail(key, store.alias, exc, "set")
             return Decision(True)
@@ -106,10 +112,18 @@ class AsyncCachedFunction(CachedFunction):
         started = time.perf_counter()
         try:
             value = await self.func(*args, **kwargs)
+        except Exception as exc:
+            if decision.state == "refresh":
+                await _off_loop(store, self._refresh_failed, store, key, gkeys, decision, exc)
+                return decision.value
+            if decision.locked is not None:
+                await _off_loop(store, self._store, store, key, gkeys,
+                                Decision(True, locked=decision.locked), None, 0.0)  # fmt: skip
+            raise
         except BaseException:
-            if decision.locked:
-                await _off_loop(store, self._store, store, key, gkeys, Decision(True, locked=True),
-                                None, 0.0)  # fmt: skip
+            if decision.locked is not None:
+                await _off_loop(store, self._store, store, key, gkeys,
+                                Decision(True, locked=decision.locked), None, 0.0)  # fmt: skip
             raise
         spent = time.perf_counter() - started
         miss = decision.state == "miss"
@@ -187,19 +201,28 @@ def cached(
     early_refresh: bool = True,
     cache_none: bool = True,
     version: Any = None,
+    name: str | None = None,
 ) -> Callable[[Any], Any]:
     """Cache a function's results, invalidated by writes to the models it ``depends_on``.
 
     ``timeout``: seconds fresh (default ``PERFKIT["DEFAULT_TIMEOUT"]``; None: until
-    invalidated).  ``key``: a format string over the arguments or a callable; default: module,
-    qualname and a stable digest of the arguments.  ``stale``: seconds an expired value is
-    still served while one caller refreshes it.  See docs/cache.md for every option.
+    invalidated).  ``key``: a format string over the arguments or a callable; default: the
+    function's name and a stable digest of the arguments.  ``stale``: seconds an expired value
+    is still served while one caller refreshes it.  ``version``: part of every key (bump it when
+    the returned format changes).  ``name``: the function's registry name and key stem
+    (default ``module.qualname``; see perfkit.cache.naming for closures and lambdas).  See
+    docs/cache.md for every option.
     """
     if callable(timeout) or isinstance(timeout, (classmethod, staticmethod)):
         # bare @cached: the defaults
         return cached()(timeout)
     _check(timeout, "timeout", allow_none=True)
     _check(stale, "stale", allow_none=True)
+    if name is not None and (not isinstance(name, str) or not name or not name.isprintable()):
+        raise ImproperlyConfiguredError(
+            f"@cached(name={name!r}): name must be a non-empty printable string, unique among "
+            "cached functions (it names the registry slot and starts every key)."
+        )
 
     def decorate(func: Any) -> Any:
         kind = "function"
@@ -214,11 +237,11 @@ def cached(
         )
         wrapper._setup(func, timeout=timeout, key=key, depends_on=depends_on, cache=cache,
                        stale=stale, lock=lock, early_refresh=early_refresh,
-                       cache_none=cache_none, version=version)  # fmt: skip
+                       cache_none=cache_none, version=version, name=name)  # fmt: skip
         wrapper._kind = kind
         if is_async:
             markcoroutinefunction(wrapper)
-        registry[wrapper.perfkit_name] = wrapper
+        register(wrapper)
         return wrapper
 
     return decorate

@@ -10,7 +10,7 @@ from typing import Any
 from perfkit.conf import perfkit_settings
 from perfkit.signals import cache_error
 
-__all__ = ["report"]
+__all__ = ["log_only", "report"]
 
 logger = logging.getLogger("perfkit.cache")
 
@@ -18,10 +18,27 @@ logger = logging.getLogger("perfkit.cache")
 _last_warning: dict[tuple[str, str, str], float] = {}
 
 
-def report(sender: Any, name: str, key: Any, alias: str, error: BaseException, op: str) -> None:
+_CONSEQUENCE = {
+    "bump": "the invalidation is kept and replayed when the cache answers again",
+    "refresh": "the cached value was served instead",
+}
+
+
+def report(
+    sender: Any,
+    name: str,
+    key: Any,
+    alias: str,
+    error: BaseException,
+    op: str,
+    *,
+    closed: bool = True,
+) -> None:
     """Record one cache failure of ``name`` (a function, or "invalidation"); re-raise if closed.
 
     Call it from inside the ``except`` block so ``FAIL_MODE = "closed"`` re-raises the error.
+    ``closed=False``: never re-raise (op "refresh": the function itself failed while a cached
+    value could be served).
     """
     stats = getattr(sender, "_stats", None)
     if stats is not None:
@@ -40,9 +57,24 @@ def report(sender: Any, name: str, key: Any, alias: str, error: BaseException, o
             alias,
             type(error).__qualname__,
             error,
-            "the value was computed without the cache"
-            if op != "bump"
-            else "the invalidation is kept and replayed when the cache answers again",
+            _CONSEQUENCE.get(op, "the value was computed without the cache"),
         )
-    if perfkit_settings.FAIL_MODE == "closed":
+    if closed and perfkit_settings.FAIL_MODE == "closed":
         raise error
+
+
+def log_only(name: str, alias: str, error: BaseException, op: str) -> None:
+    """Log a failure that has no caller to report to (rate-limited like ``report``)."""
+    ident = (name, op, type(error).__qualname__)
+    now = time.monotonic()
+    last = _last_warning.get(ident)
+    if last is None or now - last >= perfkit_settings.ERROR_LOG_INTERVAL:
+        _last_warning[ident] = now
+        logger.warning(
+            "perfkit.cache: %s failed for %s on cache %r (%s: %s)",
+            op,
+            name,
+            alias,
+            type(error).__qualname__,
+            error,
+        )

@@ -15,13 +15,14 @@ from typing import Any
 from django.core.cache.backends.locmem import LocMemCache
 
 from perfkit.instrument import observe as _observe
+from perfkit.internals.caches import locmem_delete, locmem_state
 
 __all__ = ["FastLocMem", "for_backend"]
 
 
 def for_backend(backend: Any, alias: str) -> FastLocMem | None:
     """A ``FastLocMem`` for Django's own LocMemCache (not a subclass), else None."""
-    if type(backend) is not LocMemCache or not hasattr(backend, "_expire_info"):
+    if type(backend) is not LocMemCache:
         return None
     return FastLocMem(backend, alias)
 
@@ -33,15 +34,16 @@ class FastLocMem:
         self.alias = alias
         self.backend = backend
         self._made: dict[str, str] = {}
+        self._data, self._expiry, self._lock = locmem_state(backend)
 
     def get_many(self, keys: list[str]) -> dict[str, Any]:
         made_keys = self._made
         backend = self.backend
-        data, expiry = backend._cache, backend._expire_info
+        data, expiry = self._data, self._expiry
         found: dict[str, Any] = {}
         pickled: list[tuple[str, bytes]] = []
         now = time.time()
-        with backend._lock:
+        with self._lock:
             for key in keys:
                 made = made_keys.get(key)
                 if made is None:
@@ -53,7 +55,7 @@ class FastLocMem:
                     pickled.append((key, data[made]))
                     data.move_to_end(made, last=False)
                 elif exp != -1:
-                    backend._delete(made)
+                    locmem_delete(backend, made)
         for key, raw in pickled:
             found[key] = pickle.loads(raw)
         if _observe.cache_observers:

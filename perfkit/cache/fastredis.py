@@ -5,7 +5,8 @@ decorator and key re-mapping, redis-py's per-command pool get/release): each thr
 connection made by the backend's own pool (same address, auth, db, timeouts), sends a packed
 MGET (packed once per key list) and unpickles each value once.  Any error on that connection
 drops it and retries once through the ordinary client, so an idle connection closed by the
-server costs nothing but a reconnect.  It consults the backend's circuit breaker when it has one
+server costs nothing but a reconnect; a timeout is not retried (a hung server would cost a
+second socket timeout).  It consults the backend's circuit breaker when it has one
 (docs/architecture.md, "Failures") and reports every key to ``perfkit.instrument.observe``
 observers, since Django's cache API does not see this read (docs/architecture.md, "The hit
 path").
@@ -21,6 +22,7 @@ from typing import Any
 
 from perfkit.exceptions import CacheUnavailable
 from perfkit.instrument import observe as _observe
+from perfkit.internals.caches import django_redis_options
 
 __all__ = ["FastRedis", "for_backend"]
 
@@ -40,6 +42,12 @@ def for_backend(backend: Any, alias: str) -> FastRedis | None:
     return FastRedis(backend, alias)
 
 
+def _timed_out(exc: BaseException) -> bool:
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, (TimeoutError, RedisTimeoutError))
+
+
 class FastRedis:
     """``get_many`` for one django-redis backend."""
 
@@ -47,7 +55,7 @@ class FastRedis:
         self.alias = alias
         self.client = backend.client
         self.breaker = getattr(backend, "perfkit_breaker", None)
-        options = self.client._options
+        options = django_redis_options(self.client)
         self.plain_pickle = (
             options.get("SERIALIZER", _PICKLE) == _PICKLE
             and options.get("COMPRESSOR", _IDENTITY) == _IDENTITY
@@ -90,7 +98,9 @@ class FastRedis:
             # never reuse a connection that may still owe a reply
             local.connection = None
             connection.disconnect()
-            if not isinstance(exc, Exception):
+            if not isinstance(exc, Exception) or _timed_out(exc):
+                # a server that did not answer in SOCKET_TIMEOUT would not answer the retry
+                # either: one timeout per call, not two
                 raise
         made = [self._make(key) for key in keys]
         return self.client.get_client(write=False).mget(made)

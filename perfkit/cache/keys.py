@@ -80,14 +80,15 @@ def encode(value: Any) -> str:
         return "(" + ",".join([encode(v) for v in value]) + ")"
     if cls is list:
         return "[" + ",".join([encode(v) for v in value]) + "]"
-    if isinstance(value, dict):
+    if cls is dict:
         items = sorted(encode(k) + ":" + encode(v) for k, v in value.items())
         return "{" + ",".join(items) + "}"
-    if isinstance(value, (set, frozenset)):
+    if cls is set or cls is frozenset:
         return "<" + ",".join(sorted(encode(v) for v in value)) + ">"
     custom = getattr(value, "__perfkit_key__", None)
     if custom is not None and not isinstance(value, type):
-        return "k" + encode(custom())
+        # the class is part of the key: B(1) is not A(1), even when B inherits A's method
+        return "k" + _type_name(cls) + "=" + encode(custom())
     meta = getattr(value, "_meta", None)
     if meta is not None and hasattr(meta, "label_lower"):
         if isinstance(value, type):
@@ -105,9 +106,20 @@ def encode(value: Any) -> str:
             return func(value)
     if isinstance(value, datetime.datetime):
         return _datetime(value)
+    # container subclasses (a namedtuple, a list subclass, an OrderedDict): their type is part
+    # of the key, so a list subclass never shares a key with a tuple of the same items
     if isinstance(value, (tuple, list)):
-        return "(" + ",".join([encode(v) for v in value]) + ")"
+        return "S" + _type_name(cls) + "(" + ",".join([encode(v) for v in value]) + ")"
+    if isinstance(value, dict):
+        items = sorted(encode(k) + ":" + encode(v) for k, v in value.items())
+        return "S" + _type_name(cls) + "{" + ",".join(items) + "}"
+    if isinstance(value, (set, frozenset)):
+        return "S" + _type_name(cls) + "<" + ",".join(sorted(encode(v) for v in value)) + ">"
     raise _Unkeyable(value)
+
+
+def _type_name(cls: type) -> str:
+    return cls.__module__ + "." + cls.__qualname__
 
 
 class KeyBuilder:
@@ -125,7 +137,8 @@ class KeyBuilder:
         self.simple = all(p.kind in simple for p in params)
         self.names = [p.name for p in params]
         self.defaults = [p.default for p in params]
-        head = ("c:" + safe_key(name) + ":") + (f"v{version}:" if version is not None else "")
+        self.version = "" if version is None else f"v{version}:"
+        head = "c:" + safe_key(name) + ":" + self.version
         # the argument digest (32) and KEY_PREFIX follow: keep the whole key within the limit
         self.head = head if len(head) <= 120 else "c:h:" + digest(head) + ":"
 
@@ -148,9 +161,11 @@ class KeyBuilder:
     def suffix(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         """The part of the entry key after ``P:`` for this call."""
         if self.template is not None:
-            return "c:" + safe_key(self.template.format_map(self.bind(args, kwargs)))
+            return (
+                "c:" + self.version + safe_key(self.template.format_map(self.bind(args, kwargs)))
+            )
         if self.key_func is not None:
-            return "c:" + safe_key(str(self.key_func(*args, **kwargs)))
+            return "c:" + self.version + safe_key(str(self.key_func(*args, **kwargs)))
         values = self._values(args, kwargs)
         if not values:
             return self.head + "-"

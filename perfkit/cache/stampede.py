@@ -1,20 +1,25 @@
 """Stampede protection: a single-flight lock per key, a bounded wait, background refresh.
 
-On a miss the caller that wins ``cache.add(<key>:lock)`` computes and stores; the others wait
-with short sleeps (up to ``PERFKIT["LOCK_WAIT"]`` seconds) for its result, then compute
-themselves.  The lock expires after ``LOCK_TIMEOUT`` seconds, so a crashed holder does not block
-the key.  ``set_background_refresher`` lets perfkit.warming refresh stale entries in Celery.
+On a miss the caller that wins ``cache.add(<key>:lock, <token>)`` computes and stores; the
+others wait with short sleeps (up to ``PERFKIT["LOCK_WAIT"]`` seconds) for its result, then
+compute themselves.  The lock expires after ``LOCK_TIMEOUT`` seconds, so a crashed holder does
+not block the key; its release deletes the lock only while it still holds the holder's random
+token (an atomic compare-and-delete, see perfkit.internals.caches.delete_if_equal), so a late
+holder never deletes the lock of the caller that took it after expiry.
+``set_background_refresher`` lets perfkit.warming refresh stale entries in Celery.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import secrets
 from collections.abc import Callable
 from typing import Any
 
+from perfkit.cache import clock
 from perfkit.cache.store import Store
 from perfkit.conf import perfkit_settings
+from perfkit.internals.caches import delete_if_equal
 
 __all__ = ["acquire", "background_refresh", "release", "set_background_refresher", "wait"]
 
@@ -58,13 +63,22 @@ def lock_key(key: str) -> str:
     return key + ":lock"
 
 
-def acquire(store: Store, key: str) -> bool:
-    """Take the single-flight lock of ``key``; False when another caller holds it."""
-    return bool(store.add(lock_key(key), 1, timeout=perfkit_settings.LOCK_TIMEOUT))
+def new_token() -> int:
+    """A random lock token (an int: Redis backends store it as plain digits)."""
+    return secrets.randbits(62) + 1
 
 
-def release(store: Store, key: str) -> None:
-    store.delete(lock_key(key))
+def acquire(store: Store, key: str) -> int | None:
+    """Take the single-flight lock of ``key``: its token, or None when another caller holds it."""
+    token = new_token()
+    if store.add(lock_key(key), token, timeout=perfkit_settings.LOCK_TIMEOUT):
+        return token
+    return None
+
+
+def release(store: Store, key: str, token: int) -> bool:
+    """Release the lock of ``key`` if it still holds ``token``; True if it did."""
+    return delete_if_equal(store.backend, lock_key(key), token)
 
 
 def wait(
@@ -75,15 +89,16 @@ def wait(
     None after ``LOCK_WAIT`` seconds, or as soon as the lock is gone without a usable entry
     (the holder failed): the caller then computes itself.
     """
-    deadline = time.monotonic() + perfkit_settings.LOCK_WAIT
+    now = clock.current()
+    deadline = now.monotonic() + perfkit_settings.LOCK_WAIT
     delay = 0.005
     lock = lock_key(key)
     wanted = [key, lock, *keys]
     while True:
-        remaining = deadline - time.monotonic()
+        remaining = deadline - now.monotonic()
         if remaining <= 0:
             return None
-        time.sleep(min(delay, remaining))
+        now.sleep(min(delay, remaining))
         delay = min(delay * 2, 0.05)
         found = store.get_many(wanted)
         if usable(found):

@@ -23,10 +23,11 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone, translation
-from django.utils.functional import LazyObject, empty
+from django.utils.functional import LazyObject
 
 from perfkit.cache.keys import digest
 from perfkit.conf import perfkit_settings
+from perfkit.internals import lazy
 
 __all__ = [
     "UNBOUNDED_FIX",
@@ -88,8 +89,7 @@ def evaluated_user(request: HttpRequest) -> Any:
     """``request.user`` if it is known without a query (set, or a lazy user already loaded)."""
     user = request.__dict__.get("user")
     if isinstance(user, LazyObject):
-        wrapped = user._wrapped  # an unevaluated SimpleLazyObject holds ``empty``
-        return None if wrapped is empty else wrapped
+        return lazy.lazy_value(user)  # None while it is not evaluated
     return user
 
 

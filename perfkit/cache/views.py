@@ -195,7 +195,7 @@ class _ViewCache:
             return
         if content is None:
             if call.decision.locked:
-                release = Decision(True, locked=True)
+                release = Decision(True, locked=call.decision.locked)
                 self.engine._store(call.store, call.key, call.gkeys, release, None, 0.0)
             return
         miss = call.decision.state == "miss"

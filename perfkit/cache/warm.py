@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from perfkit.cache import envelope, generations
+from perfkit.cache import clock, envelope, failures, generations
 from perfkit.cache.catalog import WarmResult
 
 __all__ = ["warm_many"]
@@ -40,7 +40,10 @@ def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any
     every = tuple(sorted({k for *_, gkeys in planned for k in gkeys}))
     found = store.get_many(list(every))
     tokens_of = dict(zip(every, generations.snapshot(store, every, found), strict=False))
-    timeout = wrapper._resolved[3]
+    timeout = wrapper._resolved.timeout
+    json = wrapper._resolved.json
+    where = f"@cached {wrapper.perfkit_name}"
+    now_of = clock.current().now
     entries: dict[str, Any] = {}
     index = 0
     try:
@@ -57,16 +60,23 @@ def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any
             wrapper._stats.compute_time += spent
             if (value is None and not wrapper.cache_none) or generations.uncommitted(gkeys):
                 continue
-            now = time.time()
+            now = now_of()
             soft = now + timeout if timeout is not None else float("inf")
-            entries[key] = envelope.pack(value, tokens, now, spent, soft)
+            entry: Any = envelope.pack(value, tokens, now, spent, soft)
+            if json:
+                try:
+                    entry = envelope.envelope_to_json(entry, where)
+                except envelope.CacheSerializationError as exc:
+                    result.failed.append((args, kwargs, f"{type(exc).__name__}: {exc}"))
+                    continue
+            entries[key] = entry
     except BaseException as stop:
         # interrupted (a time limit, a shutdown): keep what was computed, and tell the caller
         # which calls did not finish
         try:
             _store(wrapper, store, entries, result)
-        except Exception:
-            pass
+        except Exception as exc:
+            failures.log_only(wrapper.perfkit_name, wrapper.cache_alias, exc, "set_many")
         result.seconds = time.perf_counter() - started
         stop.perfkit_warm_result = result  # type: ignore[attr-defined]
         stop.perfkit_unfinished = [(a, k) for a, k, *_ in planned[index:]]  # type: ignore[attr-defined]
@@ -78,7 +88,7 @@ def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any
 
 def _store(wrapper: Any, store: Any, entries: dict[str, Any], result: WarmResult) -> None:
     if entries:
-        timeout = wrapper._resolved[3]
+        timeout = wrapper._resolved.timeout
         hard = None if timeout is None else timeout + (wrapper.stale or 0)
         store.set_many(entries, timeout=hard)
         result.stored = len(entries)

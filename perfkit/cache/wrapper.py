@@ -8,37 +8,62 @@ from __future__ import annotations
 
 import functools
 import pickle
-import time
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from perfkit.cache import envelope, failures, generations, stampede
+from perfkit.cache import clock, envelope, failures, generations, naming, stampede
 from perfkit.cache.catalog import MISSING
 from perfkit.cache.keys import KeyBuilder
 from perfkit.cache.stats import FunctionStats
 from perfkit.cache.store import Store, _epoch, get_store
 from perfkit.conf import perfkit_settings
+from perfkit.internals.caches import serializer_is_json
 from perfkit.signals import cache_hit, cache_miss, cache_stale
 
-__all__ = ["Decision", "Engine"]
+__all__ = ["Decision", "Engine", "Resolved"]
 
 _DEFAULT = object()
 _DECODE_ERRORS = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError)
 
 
 class Decision:
-    """What a read decided: serve ``value`` (hit/stale) or compute (with ``tokens``)."""
+    """What a read decided: serve ``value`` (hit/stale) or compute (with ``tokens``).
+
+    ``locked``: the token of the single-flight lock this caller holds (released by ``_store``),
+    or None.  A "refresh" decision (early or stale) carries the cached ``value``: served if the
+    refresh raises.
+    """
 
     __slots__ = ("compute", "locked", "state", "tokens", "value")
 
     def __init__(
-        self, compute: bool, value: Any = None, tokens: Any = None, locked=False, state="hit"
-    ):
+        self,
+        compute: bool,
+        value: Any = None,
+        tokens: Any = None,
+        locked: int | None = None,
+        state: str = "hit",
+    ) -> None:
         self.compute = compute
         self.value = value
         self.tokens = tokens
         self.locked = locked
         # a computing decision is a "miss", or a "refresh" (early or stale, counted apart)
         self.state = state if not compute or state == "refresh" else "miss"
+
+
+class Resolved(NamedTuple):
+    """What a function resolves once (and again after CACHES/PERFKIT change)."""
+
+    epoch: int
+    prefix: str  # KEY_PREFIX + ":"
+    static_keys: tuple[str, ...]  # generation keys of the static dependencies
+    timeout: float | None
+    beta: float  # XFetch beta, 0 without early refresh
+    alias: str
+    json: bool  # the cache serializes with JSON: envelopes go through envelope.*_json
+
+
+_UNRESOLVED = Resolved(-1, "", (), None, 0.0, "", False)
 
 
 _UNCACHED = Decision(True)  # compute and do not store (the cache failed)
@@ -49,10 +74,10 @@ class Engine:
 
     def _setup(self, func: Any, *, timeout: Any, key: Any, depends_on: Any, cache: str | None,
                stale: float | None, lock: bool, early_refresh: bool, cache_none: bool,
-               version: Any) -> None:  # fmt: skip
+               version: Any, name: str | None = None) -> None:  # fmt: skip
         functools.update_wrapper(self, func)  # type: ignore[arg-type]
         self.func = func
-        self.perfkit_name = f"{func.__module__}.{func.__qualname__}"
+        self.perfkit_name = name or naming.function_name(func)
         self._cache_arg = cache
         self._timeout = timeout
         self.stale = stale
@@ -64,13 +89,13 @@ class Engine:
         self._static_deps = [d for d in deps if not _is_dep_callable(d)]
         self._dep_funcs = [d for d in deps if _is_dep_callable(d)]
         self._stats = FunctionStats()
-        self._resolved: tuple[Any, ...] = (-1,)
+        self._resolved = _UNRESOLVED
 
     @property
     def cache_alias(self) -> str:
         return self._cache_arg or perfkit_settings.CACHE_ALIAS
 
-    def _resolve(self) -> tuple[Any, ...]:
+    def _resolve(self) -> Resolved:
         # once per function (and after CACHES/PERFKIT change): prefix, static generation keys
         epoch = _epoch[0]
         prefix = perfkit_settings.KEY_PREFIX
@@ -81,18 +106,25 @@ class Engine:
         timeout = perfkit_settings.DEFAULT_TIMEOUT if self._timeout is _DEFAULT else self._timeout
         beta = perfkit_settings.XFETCH_BETA if self.early_refresh else 0.0
         alias = self.cache_alias
-        self._resolved = (epoch, prefix + ":", tuple(sorted(static)), timeout, beta, alias)
+        try:
+            json = serializer_is_json(get_store(alias).backend)
+        except Exception as exc:  # an unknown alias or a failing backend: reported per call
+            failures.log_only(self.perfkit_name, alias, exc, "resolve")
+            json = False
+        self._resolved = Resolved(
+            epoch, prefix + ":", tuple(sorted(static)), timeout, beta, alias, json
+        )
         return self._resolved
 
     def _keys(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, tuple]:
         resolved = self._resolved
-        if resolved[0] != _epoch[0]:
+        if resolved.epoch != _epoch[0]:
             resolved = self._resolve()
-        key = resolved[1] + self.keys.suffix(args, kwargs)
+        key = resolved.prefix + self.keys.suffix(args, kwargs)
         if not self._dep_funcs:
-            return key, resolved[2]
+            return key, resolved.static_keys
         where = f"@cached {self.perfkit_name} depends_on"
-        dynamic = set(resolved[2])
+        dynamic = set(resolved.static_keys)
         for dep in self._dep_funcs:
             found = dep(*args, **kwargs)
             items = found if isinstance(found, (list, set, frozenset)) else [found]
@@ -114,13 +146,16 @@ class Engine:
         try:
             if generations.pending:
                 generations.replay(store)
-            return store.get_many([key, *gkeys])
+            found = store.get_many([key, *gkeys])
+            if self._resolved.json and key in found:
+                found[key] = envelope.envelope_from_json(found[key])
+            return found
         except _DECODE_ERRORS as exc:
             self._fail(key, store.alias, exc, "get")
             try:
                 store.delete(key)  # a corrupt entry: drop it so the next call stores afresh
-            except Exception:
-                pass
+            except Exception as again:
+                failures.log_only(self.perfkit_name, store.alias, again, "delete")
             return None
         except Exception as exc:
             self._fail(key, store.alias, exc, "get")
@@ -132,36 +167,45 @@ class Engine:
         found = self._read(store, key, gkeys)
         if found is None:
             return _UNCACHED
-        resolved = self._resolved
         entry = found.get(key)
+        now = clock.current().now()
         state = envelope.judge(
-            entry, gkeys, found, time.time(), beta=resolved[4], stale=self.stale
+            entry, gkeys, found, now, beta=self._resolved.beta, stale=self.stale
         )
         if state is envelope.FRESH:
+            entry = cast(envelope.Envelope, entry)  # judged fresh: an entry is there
             self._stats.hits += 1
             if cache_hit.receivers:
-                age = time.time() - entry[3]
+                age = now - entry.computed_at
                 cache_hit.send(self, key=key, cache=store.alias, age=age, dependencies=list(gkeys))
-            return Decision(False, entry[1])
+            return Decision(False, entry.value)
         try:
             if state is envelope.EARLY or state is envelope.STALE:
-                if not stampede.acquire(store, key):
+                entry = cast(envelope.Envelope, entry)  # early or stale: an entry is there
+                token = stampede.acquire(store, key)
+                if token is None:
                     return self._serve(store, key, gkeys, entry, state)
                 if state is envelope.STALE and stampede.background_refresh(self, args, kwargs):
+                    # queued: the refresher dedups its own queue, so the lock goes now; held
+                    # until the worker stores, a write meanwhile would make the next caller
+                    # wait LOCK_WAIT for it
+                    stampede.release(store, key, token)
                     return self._serve(store, key, gkeys, entry, state)
                 self._stats.refreshes += 1
                 tokens = generations.snapshot(store, gkeys, found)
-                return Decision(True, tokens=tokens, locked=True, state="refresh")
-            locked = self.lock and stampede.acquire(store, key)
-            if locked:
+                return Decision(True, entry.value, tokens, locked=token, state="refresh")
+            locked = stampede.acquire(store, key) if self.lock else None
+            if locked is not None:
                 # double-checked: a holder may have stored and released between our read and
                 # our lock; without this second read its waiters would compute once more
-                found = store.get_many([key, *gkeys])
+                found = self._read_again(store, [key, *gkeys], key)
                 if self._usable(found, key, gkeys):
-                    stampede.release(store, key)
+                    stampede.release(store, key, locked)
                     return self._waited_hit(store, key, gkeys, found[key])
             elif self.lock:
-                waited = stampede.wait(store, key, gkeys, lambda f: self._usable(f, key, gkeys))
+                waited = stampede.wait(
+                    store, key, gkeys, lambda f: self._usable(self._decoded(f, key), key, gkeys)
+                )
                 if waited is not None:
                     return self._waited_hit(store, key, gkeys, waited[key])
                 found = store.get_many(list(gkeys))  # the holder may have created generations
@@ -170,20 +214,29 @@ class Engine:
             self._fail(key, store.alias, exc, "lock")
             return _UNCACHED
 
+    def _decoded(self, found: dict[str, Any], key: str) -> dict[str, Any]:
+        if self._resolved.json and key in found:
+            found[key] = envelope.envelope_from_json(found[key])
+        return found
+
+    def _read_again(self, store: Store, keys: list[str], key: str) -> dict[str, Any]:
+        return self._decoded(store.get_many(keys), key)
+
     def _waited_hit(self, store: Store, key: str, gkeys: tuple, entry: Any) -> Decision:
         """Another caller's fresh result, found after waiting for (or taking) the lock."""
         self._stats.hits += 1
         if cache_hit.receivers:
-            age = time.time() - entry[3]
+            age = clock.current().now() - entry.computed_at
             cache_hit.send(self, key=key, cache=store.alias, age=age, dependencies=list(gkeys))
-        return Decision(False, entry[1])
+        return Decision(False, entry.value)
 
     def _usable(self, found: dict[str, Any], key: str, gkeys: tuple) -> bool:
-        state = envelope.judge(found.get(key), gkeys, found, time.time(), beta=0, stale=None)
+        now = clock.current().now()
+        state = envelope.judge(found.get(key), gkeys, found, now, beta=0, stale=None)
         return state is envelope.FRESH
 
     def _serve(self, store: Store, key: str, gkeys: tuple, entry: Any, state: str) -> Decision:
-        age = time.time() - entry[3]
+        age = clock.current().now() - entry.computed_at
         if state is envelope.EARLY:
             self._stats.hits += 1
             if cache_hit.receivers:
@@ -194,8 +247,19 @@ class Engine:
                 cache_stale.send(
                     self, key=key, cache=store.alias, age=age, dependencies=list(gkeys)
                 )
-            return Decision(False, entry[1], state="stale")
-        return Decision(False, entry[1])
+            return Decision(False, entry.value, state="stale")
+        return Decision(False, entry.value)
+
+    def _refresh_failed(
+        self, store: Store, key: str, gkeys: tuple, decision: Decision, error: Exception
+    ) -> None:
+        """An early or stale refresh raised: the caller gets the cached value; report it."""
+        if decision.locked is not None:
+            try:
+                stampede.release(store, key, decision.locked)
+            except Exception as exc:
+                self._fail(key, store.alias, exc, "unlock")
+        failures.report(self, self.perfkit_name, key, store.alias, error, "refresh", closed=False)
 
     # -- the write ---------------------------------------------------------------------------
     def _store(
@@ -217,18 +281,20 @@ class Engine:
                 and (value is not None or self.cache_none)
                 and generations.storable(gkeys, decision.tokens)
             ):
-                timeout = self._resolved[3]
-                now = time.time()
+                timeout = self._resolved.timeout
+                now = clock.current().now()
                 soft = now + timeout if timeout is not None else float("inf")
                 hard = None if timeout is None else timeout + (self.stale or 0)
-                entry = envelope.pack(value, decision.tokens, now, spent, soft)
+                entry: Any = envelope.pack(value, decision.tokens, now, spent, soft)
+                if self._resolved.json:
+                    entry = envelope.envelope_to_json(entry, f"@cached {self.perfkit_name}")
                 store.set_many({key: entry}, timeout=hard)
         except Exception as exc:
             self._fail(key, store.alias, exc, "set")
         finally:
-            if decision.locked:
+            if decision.locked is not None:
                 try:
-                    stampede.release(store, key)
+                    stampede.release(store, key, decision.locked)
                 except Exception as exc:
                     self._fail(key, store.alias, exc, "unlock")
         if cache_miss.receivers:  # after every computation (a refresh too)
@@ -239,7 +305,7 @@ class Engine:
     def _begin(self, args: tuple, kwargs: dict) -> tuple[Store | None, str, tuple]:
         key, gkeys = self._keys(args, kwargs)
         try:
-            return get_store(self._resolved[5]), key, gkeys
+            return get_store(self._resolved.alias), key, gkeys
         except Exception as exc:
             self._fail(key, self.cache_alias, exc, "connect")
             return None, key, gkeys
@@ -251,8 +317,9 @@ class Engine:
         found = self._read(store, key, gkeys) if store is not None else None
         if not found:
             return MISSING
-        state = envelope.judge(found.get(key), gkeys, found, time.time(), beta=0, stale=self.stale)
-        return found[key][1] if state in (envelope.FRESH, envelope.STALE) else MISSING
+        now = clock.current().now()
+        state = envelope.judge(found.get(key), gkeys, found, now, beta=0, stale=self.stale)
+        return found[key].value if state in (envelope.FRESH, envelope.STALE) else MISSING
 
     def _forget(self, args: tuple, kwargs: dict) -> None:
         try:

@@ -22,6 +22,8 @@ from typing import Any
 from django.db.models import ForeignObjectRel
 from django.db.models.query import QuerySet
 
+from perfkit.internals import querysets
+
 __all__ = ["DESCRIPTORS_FILE", "QUERY_FILE", "relation_of"]
 
 DESCRIPTORS_FILE = os.path.join("django", "db", "models", "fields", "related_descriptors.py")
@@ -55,12 +57,12 @@ def _descriptor(descriptor: Any) -> str | None:
 
 
 def _queryset(queryset: QuerySet[Any]) -> str | None:
-    known = getattr(queryset, "_known_related_objects", None)
+    known = querysets.known_related_fields(queryset)
     if known:  # the reverse side of a foreign key: author.books
-        field = next(iter(known))
+        field = known[0]
         rel = field.remote_field
         return _label(rel.model, rel.get_accessor_name())
-    instance = getattr(queryset, "_hints", {}).get("instance")
+    instance = querysets.instance_hint(queryset)
     if instance is None:
         return None
     names = [

@@ -23,7 +23,15 @@ __all__ = ["MissingInternalError", "install", "installed", "missing", "uninstall
 
 # installed in this order, uninstalled in the reverse one; a submodule added here exposes
 # install() and uninstall()
-_SUBMODULES: tuple[str, ...] = ("capture", "orm", "redis")
+_SUBMODULES: tuple[str, ...] = (
+    "capture",
+    "orm",
+    "redis",
+    "caches",
+    "cachestate",
+    "lazy",
+    "querysets",
+)
 
 _state: list[bool] = []
 

@@ -23,17 +23,18 @@ import logging
 import shutil
 import tempfile
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from threading import Lock
 from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import caches
 from django.test.utils import override_settings
 from django.utils.module_loading import import_string
+
+from perfkit.internals import cachestate
+from perfkit.internals import redis as redis_internals
 
 __all__ = ["isolated_cache", "isolation_active"]
 
@@ -107,66 +108,34 @@ def isolated_cache(aliases: str | Sequence[str] | None = None) -> Iterator[str]:
             isolated[alias] = config
     # cache objects this thread already holds (a module's ``caches["x"]``) stay the objects
     # in use: they are switched to the namespace in place, and put back into the handler
-    handler: Any = caches  # its per-thread objects: Django's own ``_connections``
-    held = {alias: caches[alias] for alias in kinds if hasattr(handler._connections, alias)}
+    held = {alias: caches[alias] for alias in kinds if cachestate.holds(caches, alias)}
     token = _active.set(namespace)
     restores: list[tuple[Any, dict[str, Any]]] = []
     try:
         with override_settings(CACHES=isolated):
             try:
                 for alias, cache in held.items():
-                    restores.append((cache, _switch(cache, *kinds[alias])))
+                    restores.append((cache, cachestate.switch(cache, *kinds[alias])))
                     caches[alias] = cache
                 yield namespace
             finally:
                 # keys live only in backends the block used (this thread's cache objects)
-                used = {a for a in kinds if hasattr(handler._connections, a)}
+                used = {a for a in kinds if cachestate.holds(caches, a)}
                 for alias, (kind, config) in kinds.items():
                     if kind != "prefix" or alias in used:
                         _clean(alias, kind, config, namespace)
                 for cache, attributes in restores:
-                    for name, value in attributes.items():
-                        setattr(cache, name, value)
+                    cachestate.restore(cache, attributes)
     finally:
         _active.reset(token)
         for alias, cache in held.items():
             caches[alias] = cache
 
 
-def _switch(cache: Any, kind: str, config: dict[str, Any]) -> dict[str, Any]:
-    """Point an existing cache object at the isolated namespace; return what to restore."""
-    locmem = _locmem_stores()
-
-    if kind == "locmem":
-        name = config["LOCATION"]
-        before = {a: getattr(cache, a) for a in ("_cache", "_expire_info", "_lock")}
-        cache._cache = locmem._caches.setdefault(name, OrderedDict())
-        cache._expire_info = locmem._expire_info.setdefault(name, {})
-        cache._lock = locmem._locks.setdefault(name, Lock())
-        return before
-    if kind == "file":
-        before = {"_dir": cache._dir}
-        cache._dir = config["LOCATION"]
-        return before
-    before = {"key_prefix": cache.key_prefix}
-    cache.key_prefix = config["KEY_PREFIX"]
-    return before
-
-
-def _locmem_stores() -> Any:
-    """``django.core.cache.backends.locmem``: its module-level stores, keyed by LOCATION."""
-    from django.core.cache.backends import locmem
-
-    return locmem
-
-
 def _clean(alias: str, kind: str, config: dict[str, Any], namespace: str) -> None:
     try:
         if kind == "locmem":
-            locmem = _locmem_stores()
-            name = config["LOCATION"]
-            for store in (locmem._caches, locmem._expire_info, locmem._locks):
-                store.pop(name, None)
+            cachestate.drop_locmem(config["LOCATION"])
         elif kind == "file":
             shutil.rmtree(config["LOCATION"])
         else:
@@ -188,7 +157,7 @@ def _delete_namespace(cache: Any, namespace: str) -> None:
     if isinstance(cache, DatabaseCache):
         _delete_database_rows(cache, namespace)
         return
-    client = _redis_client(cache)
+    client = cachestate.redis_client_if_connected(cache)
     if client is None:  # not Redis, or never connected in the block: nothing was written
         return
     keys = list(client.scan_iter(match=f"*{namespace}*", count=1000))
@@ -196,25 +165,12 @@ def _delete_namespace(cache: Any, namespace: str) -> None:
         client.delete(*keys[start : start + 500])
 
 
-def _redis_client(cache: Any) -> Any:
-    """The redis-py client of a django-redis or Django ``RedisCache`` that has connected,
-    else None (so a Redis that is down costs no timeout when the block never used it)."""
-    client = getattr(cache, "client", None)  # django-redis
-    if client is not None and hasattr(client, "get_client"):
-        connected = getattr(client, "_clients", [True])
-        return client.get_client(write=True) if any(connected) else None
-    inner = cache.__dict__.get("_cache")  # django.core.cache.backends.redis, once used
-    if inner is not None and hasattr(inner, "get_client") and getattr(inner, "_pools", True):
-        return inner.get_client(write=True)
-    return None
-
-
 def _delete_database_rows(cache: Any, namespace: str) -> None:
     from django.db import DatabaseError, connections, router, transaction
 
     db = router.db_for_write(cache.cache_model_class)
     connection = connections[db]
-    table = connection.ops.quote_name(cache._table)
+    table = connection.ops.quote_name(redis_internals.database_cache_table(cache))
     # a savepoint: on PostgreSQL a failing statement (no cache table) would abort the
     # caller's transaction
     try:

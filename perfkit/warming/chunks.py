@@ -18,6 +18,7 @@ from typing import Any
 from django.core.cache import BaseCache, caches
 
 from perfkit.conf import perfkit_settings
+from perfkit.internals.caches import delete_if_equal
 from perfkit.warming.encoding import Call, decode_calls
 from perfkit.warming.registry import Warmer, per_second
 
@@ -86,14 +87,21 @@ def chunk_lock_key(name: str, calls: list[list[Any]]) -> str:
     return f"{perfkit_settings.KEY_PREFIX}:warm:lock:{name}:{digest}"
 
 
+def _int_token(token: str) -> int:
+    # the lock holds an int: Redis backends store it as plain digits, which the atomic
+    # compare-and-delete (perfkit.internals.caches.delete_if_equal) compares
+    return int(hashlib.blake2b(token.encode(), digest_size=7).hexdigest(), 16)
+
+
 def acquire(cache: BaseCache, key: str, token: str, ttl: int) -> bool:
     """Take the lock, or find it already ours (a retry or redelivery of the same task)."""
-    return bool(cache.add(key, token, ttl)) or cache.get(key) == token
+    value = _int_token(token)
+    return bool(cache.add(key, value, ttl)) or cache.get(key) == value
 
 
-def release(cache: BaseCache, key: str, token: str) -> None:
-    if cache.get(key) == token:
-        cache.delete(key)
+def release(cache: BaseCache, key: str, token: str) -> bool:
+    """Release the lock if it still holds ``token`` (atomic: never another task's lock)."""
+    return delete_if_equal(cache, key, _int_token(token))
 
 
 class ChunkTimeLimit(BaseException):

@@ -34,11 +34,17 @@ def _cache_registry() -> dict[str, Any]:
 
 
 def cached_function(name: str) -> Any:
-    """The ``@cached`` wrapper registered as ``name``, importing its module if needed."""
+    """The ``@cached`` wrapper registered as ``name``, importing its module if needed.
+
+    A Celery message names the function, so only modules of installed apps (or already
+    imported) are imported to find it: a message cannot make the worker import anything else.
+    """
     found = _cache_registry().get(name)
     module = name
     while found is None and "." in module:
         module = module.rsplit(".", 1)[0]
+        if not _importable(module):
+            continue
         try:
             importlib.import_module(module)
         except ImportError:
@@ -46,10 +52,32 @@ def cached_function(name: str) -> Any:
         found = _cache_registry().get(name)
     if found is None:
         raise WarmingError(
-            f"No @cached function named {name!r} in perfkit.cache.registry; is its module "
-            "importable in the worker?"
+            f"No @cached function named {name!r} in perfkit.cache.registry. perfkit.refresh "
+            "imports only modules of INSTALLED_APPS (and modules already imported) to find it; "
+            "is the function defined in one of them?"
         )
     return found
+
+
+def _importable(module: str) -> bool:
+    import sys
+
+    from django.apps import apps
+
+    if module in sys.modules:
+        return True
+    if not all(part.isidentifier() for part in module.split(".")):
+        return False
+    return any(
+        module == config.name or module.startswith(config.name + ".")
+        for config in apps.get_app_configs()
+    )
+
+
+def refresh_lock_prefix() -> str:
+    """Every refresh lock starts with this (the KEY_PREFIX, then an entry key)."""
+    prefix = perfkit_settings.KEY_PREFIX
+    return f"{prefix}:warm:refresh:{prefix}:c:"
 
 
 # after the broker failed to answer: monotonic time before which no enqueue is tried
@@ -119,6 +147,13 @@ def enqueue_refresh(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
 
 
 def release_refresh_lock(func: Any, lock: str) -> None:
+    """Delete a refresh lock named in a ``perfkit.refresh`` message (only such a lock)."""
+    if not isinstance(lock, str) or not lock.startswith(refresh_lock_prefix()):
+        raise WarmingError(
+            f"perfkit.refresh: {lock!r} is not a perfkit refresh lock (those start with "
+            f"{refresh_lock_prefix()!r}); the message was not made by perfkit's enqueue_refresh, "
+            "so no key is deleted."
+        )
     _chunks.lock_cache(func).delete(lock)
 
 

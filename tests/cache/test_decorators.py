@@ -131,7 +131,7 @@ def test_bad_options_raise_naming_the_option():
     with pytest.raises(ImproperlyConfiguredError) as info:
         f()
     assert str(info.value) == (
-        "@cached tests.cache.test_decorators.test_bad_options_raise_naming_the_option.<locals>.f "
+        f"@cached {f.perfkit_name} "
         "depends_on: 42 is not a dependency perfkit understands; use a model class, a model "
         "instance, a (Model, pk) pair or 'app_label.ModelName'."
     )
@@ -339,3 +339,214 @@ def test_caches_are_resolved_again_when_settings_change(db, settings):
     assert f.peek() is MISSING  # another backend now
     settings.PERFKIT = {"KEY_PREFIX": "other"}
     assert f.key_for().startswith("other:c:")
+
+
+# -- names: functions made at run time (issue 14) -------------------------------------------------
+def _power(n, alias):
+    @cached(timeout=60, cache=alias)
+    def power(x):
+        return x**n
+
+    return power
+
+
+def test_closures_from_one_factory_have_their_own_keys(alias):
+    sq, cube = _power(2, alias), _power(3, alias)
+    assert (sq(3), cube(3)) == (9, 27)
+    assert (sq(3), cube(3)) == (9, 27)  # from the cache, each its own entry
+    assert sq.perfkit_name != cube.perfkit_name
+    assert registry[sq.perfkit_name] is sq
+    assert registry[cube.perfkit_name] is cube
+    assert sq.key_for(3) != cube.key_for(3)
+    again = _power(2, alias)  # the same closure again: the same name and keys (stable)
+    assert again.perfkit_name == sq.perfkit_name
+    assert again.key_for(3) == sq.key_for(3)
+
+
+def test_lambdas_have_their_own_keys(alias):
+    sq = cached(timeout=60, cache=alias)(lambda x: x * x)
+    cube = cached(timeout=60, cache=alias)(lambda x: x**3)
+    assert (sq(3), cube(3), sq(3), cube(3)) == (9, 27, 9, 27)
+    assert sq.perfkit_name != cube.perfkit_name
+
+
+def test_closure_names_are_stable_across_processes(db):
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'; "
+        "django.setup(); from tests.cache.test_decorators import _power; "
+        "print(_power(2, 'default').perfkit_name, _power(2, 'default').key_for(3))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    here = _power(2, "default")
+    assert out.stdout.split() == [here.perfkit_name, here.key_for(3)]
+
+
+def test_closures_over_values_with_no_stable_form_need_a_name(db):
+    def make(client):
+        @cached(timeout=60)
+        def fetch(x):
+            return client, x
+
+        return fetch
+
+    first = make(object())
+    assert make(first.func.__closure__[0].cell_contents) is not None  # same object: same one
+    with pytest.raises(ImproperlyConfiguredError, match=r"Pass name= .* to @cached"):
+        make(object())
+
+    def named(client, name):
+        return cached(timeout=60, name=name)(lambda x: (client, x))
+
+    a, b = named(object(), "tests.fetch_a"), named(object(), "tests.fetch_b")
+    assert (a.perfkit_name, b.perfkit_name) == ("tests.fetch_a", "tests.fetch_b")
+    assert a.key_for(1).startswith("pkt:c:tests.fetch_a:")
+
+
+def test_name_must_be_a_string():
+    with pytest.raises(ImproperlyConfiguredError, match=r"@cached\(name=3\)"):
+        cached(name=3)
+
+
+# -- version= and key= (issue 14) -----------------------------------------------------------------
+def test_version_is_part_of_a_custom_key(alias):
+    def define(version, shape):
+        @cached(timeout=60, cache=alias, key="item:{x}", version=version, name="tests.item")
+        def item(x):
+            return shape(x)
+
+        return item
+
+    assert define(1, lambda x: [x])(5) == [5]
+    assert define(2, lambda x: {"x": x})(5) == {"x": 5}  # not the version-1 list
+    by_func = cached(timeout=60, cache=alias, key=lambda x: f"i{x}", version=3)(lambda x: x)
+    assert ":v3:" in by_func.key_for(1)
+
+
+# -- __perfkit_key__ and container subclasses (issue 14) ------------------------------------------
+class _Keyed:
+    def __init__(self, n):
+        self.n = n
+
+    def __perfkit_key__(self):
+        return self.n
+
+    @cached(timeout=60, cache="default")
+    def label(self):
+        return f"{type(self).__name__}({self.n})"
+
+
+class _OtherKeyed(_Keyed):
+    pass
+
+
+class _Items(list):
+    pass
+
+
+def test_perfkit_key_includes_the_class(db):
+    assert _Keyed(1).label() == "_Keyed(1)"
+    assert _OtherKeyed(1).label() == "_OtherKeyed(1)"
+
+
+def test_a_list_subclass_and_a_tuple_have_different_keys(alias):
+    @cached(timeout=60, cache=alias)
+    def kind(items):
+        return type(items).__name__
+
+    assert kind((1, 2)) == "tuple"
+    assert kind(_Items([1, 2])) == "_Items"
+    assert kind([1, 2]) == "list"
+
+
+# -- JSON-serializing caches (issue 14) -----------------------------------------------------------
+@pytest.fixture
+def json_alias(redis_cache, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "json": {
+            **settings.CACHES["redis"],
+            "OPTIONS": {
+                **settings.CACHES["redis"]["OPTIONS"],
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+            },
+        },
+    }
+    return "json"
+
+
+def test_a_json_serializing_cache_keeps_caching(db, json_alias, signal_log):
+    calls = []
+
+    @cached(timeout=60, cache=json_alias)
+    def shape(x):
+        calls.append(x)
+        return {"t": (x, b"\x00raw"), "l": [1.5, None], 3: "int key"}
+
+    expected = {"t": (2, b"\x00raw"), "l": [1.5, None], 3: "int key"}
+    assert shape(2) == expected
+    assert shape(2) == expected  # a hit, with tuples, bytes and int keys intact
+    assert calls == [2]
+    assert "cache_error" not in signal_log.names()
+
+
+def test_a_json_cache_names_a_value_json_cannot_carry(db, json_alias, signal_log):
+    import decimal
+
+    @cached(timeout=60, cache=json_alias)
+    def price():
+        return decimal.Decimal("1.50")
+
+    assert price() == decimal.Decimal("1.50")  # computed; the cache failure is reported
+    error = next(kw["error"] for name, kw in signal_log if name == "cache_error")
+    assert "decimal.Decimal" in str(error)
+    assert "JSON serializer" in str(error)
+
+
+def test_cached_view_on_a_json_cache(db, json_alias):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from perfkit.cache import cached_view
+
+    calls = []
+
+    @cached_view(60, cache=json_alias)
+    def page(request):
+        calls.append(1)
+        return HttpResponse(b"hello \xff", headers={"X-A": "b"})
+
+    first, second = page(RequestFactory().get("/")), page(RequestFactory().get("/"))
+    assert first.content == second.content == b"hello \xff"
+    assert second["X-A"] == "b"
+    assert calls == [1]
+
+
+# -- a failing refresh serves the cached value (issue 14) -----------------------------------------
+@pytest.mark.parametrize("mode", ["stale", "early"])
+def test_a_failing_refresh_serves_the_cached_value(alias, signal_log, mode):
+    from perfkit.cache import clock
+
+    fail = []
+
+    @cached(timeout=10, cache=alias, stale=30 if mode == "stale" else None)
+    def f():
+        if fail:
+            raise RuntimeError("database down")
+        return "value"
+
+    with clock.use(clock.FakeClock()) as fake:
+        assert f() == "value"
+        fail.append(1)
+        # stale: past the soft expiry; early: just before it, where XFetch refreshes
+        fake.advance(10.5 if mode == "stale" else 9.999999)
+        f._stats.compute_time = 1e6  # XFetch: a slow function refreshes early for sure
+        if mode == "early":
+            f._begin((), {})  # resolve, then force the early refresh
+            f._resolved = f._resolved._replace(beta=1e9)
+        assert f() == "value"
+    errors = [kw for name, kw in signal_log if name == "cache_error"]
+    assert [(e["operation"], str(e["error"])) for e in errors] == [("refresh", "database down")]
+    assert stats(f)[f.perfkit_name]["errors"] == 1

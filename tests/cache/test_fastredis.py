@@ -36,3 +36,50 @@ def test_thread_churn_does_not_exhaust_the_backends_pool(redis_cache, signal_log
     assert [name for name, _ in signal_log].count("cache_hit") == pool.max_connections + 20
     # the hit path's connections are not taken from (and never owed to) the pool
     assert pool._created_connections == created_before
+
+
+@pytest.fixture
+def frozen_alias(settings):
+    """A django-redis alias on a private redis-server the test can freeze (SIGSTOP)."""
+    from tests.backends.servers import RedisServer
+
+    server = RedisServer()  # started
+    settings.CACHES = {
+        **settings.CACHES,
+        "frozen": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{server.port}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    yield server
+    server.stop()
+
+
+def test_a_frozen_redis_costs_one_socket_timeout_per_call(frozen_alias, monkeypatch, signal_log):
+    """The hit path does not retry a read that timed out (it would wait a second timeout)."""
+    import redis.connection
+
+    timeouts = []
+    original = redis.connection.Connection.read_response
+
+    def counting(self, *args, **kwargs):
+        try:
+            return original(self, *args, **kwargs)
+        except (TimeoutError, redis.exceptions.TimeoutError):
+            timeouts.append(1)
+            raise
+
+    @cached(timeout=60, cache="frozen")
+    def square(x):
+        return x * x
+
+    assert square(7) == 49  # stored; this thread's connection is open
+    frozen_alias.pause()
+    try:
+        monkeypatch.setattr(redis.connection.Connection, "read_response", counting)
+        assert square(7) == 49  # computed without the cache
+    finally:
+        frozen_alias.resume()
+    assert len(timeouts) == 1
+    assert [kw["operation"] for name, kw in signal_log if name == "cache_error"] == ["get"]

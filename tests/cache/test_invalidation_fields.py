@@ -121,7 +121,7 @@ def test_an_untracked_field_is_an_error_naming_the_fix(alias):
         by_stars(3)
     assert str(info.value) == (
         "@cached tests.cache.test_invalidation_fields.test_an_untracked_field_is_an_error_naming"
-        "_the_fix.<locals>.by_stars depends_on: testapp.Opinion.stars is not tracked. Call "
+        "_the_fix.<locals>.by_stars@L116 depends_on: testapp.Opinion.stars is not tracked. Call "
         'perfkit.cache.track_fields(Opinion, "stars") in your models module, so every process '
         "that writes Opinion bumps it."
     )

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.core.cache import caches
 
-from perfkit.cache import cached, set_background_refresher, stats
+from perfkit.cache import cached, clock, set_background_refresher, stats
 
 
 @pytest.fixture(params=["locmem", "redis"])
@@ -90,20 +90,52 @@ def test_background_refresher_takes_the_refresh(db):
         runs.append(x)
         return len(runs)
 
-    f(1)
-    time.sleep(0.15)
-    set_background_refresher(lambda wrapper, args, kwargs: asked.append((wrapper, args)) or True)
-    try:
-        assert [f(1), f(1)] == [1, 1]  # served stale; the lock stops a second enqueue
-    finally:
-        set_background_refresher(None)
-    assert asked == [(f, (1,))]
-    assert runs == [1]
-    assert f.refresh(1) == 2  # what perfkit.refresh runs
-    assert caches["default"].get(f.key_for(1) + ":lock") is None, stats(
-        f
-    )  # released for the next one
-    assert f(1) == 2
+    with clock.use(clock.FakeClock()) as fake:
+        f(1)
+        fake.advance(0.15)
+        set_background_refresher(
+            lambda wrapper, args, kwargs: asked.append((wrapper, args)) or True
+        )
+        try:
+            assert [f(1), f(1)] == [1, 1]  # served stale, twice
+        finally:
+            set_background_refresher(None)
+        # the single-flight lock goes as soon as the refresh is queued: the refresher dedups
+        # its own queue (perfkit.warming does, with a lock of its own)
+        assert caches["default"].get(f.key_for(1) + ":lock") is None
+        assert asked == [(f, (1,)), (f, (1,))]
+        assert runs == [1]
+        assert f.refresh(1) == 2  # what perfkit.refresh runs
+        assert f(1) == 2
+
+
+def test_a_queued_refresh_does_not_make_the_next_caller_wait(db, settings):
+    """After a write, the caller after a queued refresh computes at once (no LOCK_WAIT)."""
+    from perfkit.cache import invalidate
+
+    runs, asked = [], []
+    settings.PERFKIT = {**settings.PERFKIT, "LOCK_WAIT": 30}
+
+    @cached(timeout=10, stale=30, early_refresh=False)
+    def f():
+        runs.append(1)
+        return len(runs)
+
+    waited = []
+    with clock.use(clock.FakeClock()) as fake:
+        real_sleep = fake.sleep
+        fake.sleep = lambda seconds: (waited.append(seconds), real_sleep(seconds))  # type: ignore[method-assign]
+        assert f() == 1
+        fake.advance(11)  # stale
+        set_background_refresher(lambda *a: asked.append(a) or True)
+        try:
+            assert f() == 1  # served stale; a refresh is queued (never run here)
+        finally:
+            set_background_refresher(None)
+        invalidate(f)  # a write: the stale entry is no longer servable
+        assert f() == 2
+    assert waited == []  # nobody waited for the queued refresh's lock
+    assert len(asked) == 1
 
 
 def test_failing_background_refresher_falls_back_to_refreshing_in_process(db):
@@ -171,3 +203,21 @@ def test_waiting_is_bounded_by_lock_wait(db, settings):
     assert f() == "computed"
     waited = time.monotonic() - started
     assert 0.19 <= waited < 2
+
+
+def test_a_late_lock_holder_does_not_release_the_next_holders_lock(alias):
+    """Lock tokens: a holder whose lock expired cannot delete the lock someone else took."""
+    from perfkit.cache import stampede
+    from perfkit.cache.store import get_store
+
+    store = get_store(alias)
+    late = stampede.acquire(store, "pkt:c:late")
+    assert late is not None
+    assert stampede.acquire(store, "pkt:c:late") is None  # held
+    store.delete(stampede.lock_key("pkt:c:late"))  # as if it expired (LOCK_TIMEOUT)
+    current = stampede.acquire(store, "pkt:c:late")
+    assert current is not None
+    assert stampede.release(store, "pkt:c:late", late) is False  # the late holder's release
+    assert stampede.acquire(store, "pkt:c:late") is None  # still held by the current one
+    assert stampede.release(store, "pkt:c:late", current) is True
+    assert stampede.acquire(store, "pkt:c:late") is not None

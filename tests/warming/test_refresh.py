@@ -66,3 +66,31 @@ def test_a_broker_outage_falls_back_to_refreshing_in_the_request(settings, recor
 
     key = cachedfuncs.stale_clock.key_for(3)
     assert caches["redis"].get(f"pkt:warm:refresh:{key}") is None
+
+
+def test_perfkit_refresh_imports_only_installed_apps_modules(settings):
+    import sys
+
+    from perfkit.exceptions import WarmingError
+    from perfkit.warming.refresh import cached_function
+
+    assert "antigravity" not in sys.modules
+    with pytest.raises(WarmingError, match="imports only modules of INSTALLED_APPS"):
+        cached_function("antigravity.fly")
+    assert "antigravity" not in sys.modules  # never imported
+    name = cachedfuncs.stale_clock.perfkit_name
+    assert cached_function(name) is cachedfuncs.stale_clock
+
+
+def test_perfkit_refresh_deletes_only_refresh_locks(redis_cache):
+    from perfkit.exceptions import WarmingError
+    from perfkit.warming.refresh import release_refresh_lock
+
+    redis_cache.set("pkt:g:bookstore.book", 5)
+    with pytest.raises(WarmingError, match="is not a perfkit refresh lock"):
+        release_refresh_lock(cachedfuncs.stale_clock, "pkt:g:bookstore.book")
+    assert redis_cache.get("pkt:g:bookstore.book") == 5
+    lock = "pkt:warm:refresh:" + cachedfuncs.stale_clock.key_for(1)
+    redis_cache.set(lock, 1)
+    release_refresh_lock(cachedfuncs.stale_clock, lock)
+    assert redis_cache.get(lock) is None
