@@ -24,9 +24,15 @@ class CachedFunction(Engine):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         store, key, gkeys = self._begin(args, kwargs)
-        decision = self._decide(store, key, gkeys, args, kwargs) if store else Decision(True)
-        if not decision.compute:
-            return decision.value
+        if store is None:
+            decision = Decision(True)
+        else:
+            hit, found = self._hit(store, key, gkeys)
+            if hit:
+                return found
+            decision = self._decide(store, key, gkeys, args, kwargs, found)
+            if not decision.compute:
+                return decision.value
         started = time.perf_counter()
         try:
             value = self.func(*args, **kwargs)

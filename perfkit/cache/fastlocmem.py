@@ -19,6 +19,9 @@ from perfkit.internals.caches import locmem_delete, locmem_state
 
 __all__ = ["FastLocMem", "for_backend"]
 
+_MEMO_SIZE = 4096
+_SMALL = 24  # bytes: a pickled int token is 14
+
 
 def for_backend(backend: Any, alias: str) -> FastLocMem | None:
     """A ``FastLocMem`` for Django's own LocMemCache (not a subclass), else None."""
@@ -34,11 +37,12 @@ class FastLocMem:
         self.alias = alias
         self.backend = backend
         self._made: dict[str, str] = {}
+        self._ints: dict[bytes, int] = {}
         self._data, self._expiry, self._lock = locmem_state(backend)
 
     def get_many(self, keys: list[str]) -> dict[str, Any]:
         made_keys = self._made
-        backend = self.backend
+        ints = self._ints
         data, expiry = self._data, self._expiry
         found: dict[str, Any] = {}
         pickled: list[tuple[str, bytes]] = []
@@ -47,18 +51,33 @@ class FastLocMem:
             for key in keys:
                 made = made_keys.get(key)
                 if made is None:
-                    if len(made_keys) > 4096:
-                        made_keys.clear()
-                    made = made_keys[key] = backend.make_and_validate_key(key)
+                    made = self._make(key)
                 exp = expiry.get(made, -1)
                 if exp is None or exp > now:
-                    pickled.append((key, data[made]))
+                    raw = data[made]
                     data.move_to_end(made, last=False)
+                    number = ints.get(raw)
+                    if number is None:
+                        pickled.append((key, raw))
+                    else:
+                        found[key] = number
                 elif exp != -1:
-                    locmem_delete(backend, made)
+                    locmem_delete(self.backend, made)
         for key, raw in pickled:
-            found[key] = pickle.loads(raw)
+            value = found[key] = pickle.loads(raw)
+            if type(value) is int and len(raw) <= _SMALL:
+                # generation tokens: immutable, read on every hit; remember the decoding of the
+                # stored bytes (a dict lookup is cheaper than pickle.loads)
+                if len(ints) >= _MEMO_SIZE:
+                    ints.clear()
+                ints[raw] = value
         if _observe.cache_observers:
             for key in keys:
                 _observe.report_cache_op("get_many", self.alias, key, key in found)
         return found
+
+    def _make(self, key: str) -> str:
+        if len(self._made) >= _MEMO_SIZE:
+            self._made.clear()
+        made = self._made[key] = self.backend.make_and_validate_key(key)
+        return made

@@ -23,6 +23,12 @@ from typing import Any
 from perfkit.exceptions import CacheUnavailable
 from perfkit.instrument import observe as _observe
 from perfkit.internals.caches import django_redis_options
+from perfkit.internals.redis import connected_socket
+
+try:
+    import hiredis
+except ImportError:  # the hit path then uses redis-py's own send/read
+    hiredis = None  # type: ignore[assignment]
 
 __all__ = ["FastRedis", "for_backend"]
 
@@ -46,6 +52,42 @@ def _timed_out(exc: BaseException) -> bool:
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     return isinstance(exc, (TimeoutError, RedisTimeoutError))
+
+
+class _Wire:
+    """One thread's connection: redis-py made and authenticated it; perfkit sends on its socket
+    and parses the reply with its own hiredis reader (skipping redis-py's per-command layers),
+    or, without hiredis, uses the connection's own send/read."""
+
+    __slots__ = ("connection", "reader", "sock")
+
+    def __init__(self, connection: Any, sock: Any) -> None:
+        self.connection = connection
+        self.sock = sock
+        self.reader: Any = hiredis.Reader() if sock is not None else None
+
+
+class ReplyClosedError(ConnectionError):
+    """The server closed the connection before the whole reply arrived."""
+
+
+def roundtrip(wire: _Wire, packed: bytes) -> Any:
+    """Send one packed command on ``wire`` and return its reply (raising an error reply)."""
+    if wire.sock is None:
+        wire.connection.send_packed_command(packed, check_health=False)
+        return wire.connection.read_response()
+    sock, reader = wire.sock, wire.reader
+    sock.sendall(packed)
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            raise ReplyClosedError("the Redis server closed the connection")
+        reader.feed(data)
+        reply = reader.gets()
+        if reply is not False:
+            if isinstance(reply, Exception):
+                raise reply
+            return reply
 
 
 class FastRedis:
@@ -72,32 +114,37 @@ class FastRedis:
             made = self._made[key] = self.client.make_key(key)
         return made
 
+    def _wire(self) -> _Wire:
+        # made like the pool's own connections (address, auth, db, timeouts, TLS) but outside
+        # its accounting: pool.make_connection() counts against max_connections and a
+        # connection held by a thread is never released, so thread churn (thread pools,
+        # sync_to_async) would exhaust the pool for everyone; this one closes with its
+        # thread's locals
+        pool = self.client.get_client(write=False).connection_pool
+        connection = pool.connection_class(**pool.connection_kwargs)
+        sock = connected_socket(connection) if hiredis is not None else None
+        wire = self._local.wire = _Wire(connection, sock)
+        self._local.pid = os.getpid()
+        return wire
+
     def _mget(self, keys: list[str]) -> list[Any]:
         local = self._local
-        connection = getattr(local, "connection", None)
-        if connection is None or local.pid != os.getpid():
-            # made like the pool's own connections (address, auth, db, timeouts) but outside
-            # its accounting: pool.make_connection() counts against max_connections and a
-            # connection held by a thread is never released, so thread churn (thread pools,
-            # sync_to_async) would exhaust the pool for everyone; this one closes with its
-            # thread's locals
-            pool = self.client.get_client(write=False).connection_pool
-            connection = local.connection = pool.connection_class(**pool.connection_kwargs)
-            local.pid = os.getpid()
+        wire = getattr(local, "wire", None)
+        if wire is None or local.pid != os.getpid():
+            wire = self._wire()
         wanted = tuple(keys)
         packed = self._packed.get(wanted)
         if packed is None:
             if len(self._packed) > 4096:
                 self._packed.clear()
             made = [self._make(key) for key in keys]
-            packed = self._packed[wanted] = connection.pack_command("MGET", *made)
+            packed = self._packed[wanted] = b"".join(wire.connection.pack_command("MGET", *made))
         try:
-            connection.send_packed_command(packed, check_health=False)
-            return connection.read_response()
+            return roundtrip(wire, packed)
         except BaseException as exc:
             # never reuse a connection that may still owe a reply
-            local.connection = None
-            connection.disconnect()
+            local.wire = None
+            wire.connection.disconnect()
             if not isinstance(exc, Exception) or _timed_out(exc):
                 # a server that did not answer in SOCKET_TIMEOUT would not answer the retry
                 # either: one timeout per call, not two
@@ -118,12 +165,22 @@ class FastRedis:
         if breaker is not None:
             breaker.success()
         found: dict[str, Any] = {}
-        decode = self.client.decode
-        for key, value in zip(keys, values, strict=False):
-            if value is not None:
-                if self.plain_pickle and value[:1] == b"\x80":
-                    found[key] = pickle.loads(value)
-                else:
+        if self.plain_pickle:
+            # django-redis stores ints as plain digits and everything else pickled (protocol
+            # >= 2, so b"\x80" first): decode both without its decode() call per value
+            for key, value in zip(keys, values, strict=False):
+                if value is not None:
+                    if value[:1] == b"\x80":
+                        found[key] = pickle.loads(value)
+                    else:
+                        try:
+                            found[key] = int(value)
+                        except ValueError:
+                            found[key] = self.client.decode(value)
+        else:
+            decode = self.client.decode
+            for key, value in zip(keys, values, strict=False):
+                if value is not None:
                     found[key] = decode(value)
         if _observe.cache_observers:
             for key in keys:

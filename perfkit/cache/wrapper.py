@@ -67,6 +67,7 @@ _UNRESOLVED = Resolved(-1, "", (), None, 0.0, "", False)
 
 
 _UNCACHED = Decision(True)  # compute and do not store (the cache failed)
+_UNREAD: Any = object()  # _decide reads the entry itself
 
 
 class Engine:
@@ -111,6 +112,8 @@ class Engine:
         except Exception as exc:  # an unknown alias or a failing backend: reported per call
             failures.log_only(self.perfkit_name, alias, exc, "resolve")
             json = False
+        self._memo: dict[tuple[Any, ...], str] = {}
+        self._dep_memo: dict[Any, tuple[str, ...]] = {}
         self._resolved = Resolved(
             epoch, prefix + ":", tuple(sorted(static)), timeout, beta, alias, json
         )
@@ -120,19 +123,44 @@ class Engine:
         resolved = self._resolved
         if resolved.epoch != _epoch[0]:
             resolved = self._resolve()
-        key = resolved.prefix + self.keys.suffix(args, kwargs)
+        # the keys of calls with plain arguments (exact int/str) are remembered: equal plain
+        # tuples give equal keys (1 and True or 1.0 are other types, so never share a slot)
+        memo = self._memo if not kwargs and _plain(args) else None
+        key = memo.get(args) if memo is not None else None
+        if key is None:
+            key = resolved.prefix + self.keys.suffix(args, kwargs)
+            if memo is not None:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[args] = key
         if not self._dep_funcs:
             return key, resolved.static_keys
+        if len(self._dep_funcs) == 1:
+            # the common case, depends_on=lambda book_id: (Book, book_id): the callable runs on
+            # every call (it may read state), its plain result maps to the same keys every time
+            found = self._dep_funcs[0](*args, **kwargs)
+            slot = _dep_slot(found)
+            if slot is not None:
+                gkeys = self._dep_memo.get(slot)
+                if gkeys is None:
+                    gkeys = self._dynamic_keys(resolved, [found])
+                    if len(self._dep_memo) >= _MEMO_SIZE:
+                        self._dep_memo.clear()
+                    self._dep_memo[slot] = gkeys
+                return key, gkeys
+            return key, self._dynamic_keys(resolved, [found])
+        return key, self._dynamic_keys(resolved, [dep(*args, **kwargs) for dep in self._dep_funcs])
+
+    def _dynamic_keys(self, resolved: Resolved, results: list[Any]) -> tuple[str, ...]:
         where = f"@cached {self.perfkit_name} depends_on"
         dynamic = set(resolved.static_keys)
-        for dep in self._dep_funcs:
-            found = dep(*args, **kwargs)
+        for found in results:
             items = found if isinstance(found, (list, set, frozenset)) else [found]
             if isinstance(found, tuple) and not _is_pair(found):
                 items = list(found)
             for item in items:
                 dynamic.update(generations.dependency_keys(item, where))
-        return key, tuple(sorted(dynamic))
+        return tuple(sorted(dynamic))
 
     def key_for(self, *args: Any, **kwargs: Any) -> str:
         """The cache key of this call (as passed to Django's cache API)."""
@@ -146,7 +174,9 @@ class Engine:
         try:
             if generations.pending:
                 generations.replay(store)
-            found = store.get_many([key, *gkeys])
+            fast = store.fast
+            keys = [key, *gkeys]
+            found = fast.get_many(keys) if fast is not None else store.get_many(keys)
             if self._resolved.json and key in found:
                 found[key] = envelope.envelope_from_json(found[key])
             return found
@@ -161,13 +191,42 @@ class Engine:
             self._fail(key, store.alias, exc, "get")
             return None
 
-    def _decide(self, store: Store, key: str, gkeys: tuple, args: Any, kwargs: Any) -> Decision:
-        if generations.uncommitted(gkeys):  # this transaction wrote a dependency: read-your-writes
-            return _UNCACHED
+    def _hit(self, store: Store, key: str, gkeys: tuple) -> tuple[bool, Any]:
+        """The hit path: (True, value) for a fresh entry (no XFetch draw), else (False, the
+        read: None when the cache is bypassed or failed)."""
+        if generations.uncommitted(gkeys):  # this transaction wrote a dependency
+            return False, None
         found = self._read(store, key, gkeys)
         if found is None:
-            return _UNCACHED
+            return False, None
         entry = found.get(key)
+        now = clock._current[0].now()
+        if (
+            type(entry) is tuple
+            and len(entry) == 6
+            and entry[0] == envelope.MAGIC
+            and now < entry[5]  # envelope.SOFT
+            and _tokens_match(entry[2], gkeys, found)
+            and not envelope.draws_early(entry, now, self._resolved.beta)
+        ):
+            # what judge() says of a stored envelope, without building an Envelope
+            self._stats.hits += 1
+            if cache_hit.receivers:
+                age = now - entry[3]  # envelope.COMPUTED_AT
+                cache_hit.send(self, key=key, cache=store.alias, age=age, dependencies=list(gkeys))
+            return True, entry[1]  # envelope.VALUE
+        return False, found
+
+    def _decide(
+        self, store: Store, key: str, gkeys: tuple, args: Any, kwargs: Any, found: Any = _UNREAD
+    ) -> Decision:
+        if found is _UNREAD:
+            hit, found = self._hit(store, key, gkeys)
+            if hit:
+                return Decision(False, found)
+        if found is None:  # read-your-writes, or the cache failed
+            return _UNCACHED
+        entry = envelope.loaded(found.get(key))
         now = clock.current().now()
         state = envelope.judge(
             entry, gkeys, found, now, beta=self._resolved.beta, stale=self.stale
@@ -224,6 +283,7 @@ class Engine:
 
     def _waited_hit(self, store: Store, key: str, gkeys: tuple, entry: Any) -> Decision:
         """Another caller's fresh result, found after waiting for (or taking) the lock."""
+        entry = envelope.loaded(entry)
         self._stats.hits += 1
         if cache_hit.receivers:
             age = clock.current().now() - entry.computed_at
@@ -232,8 +292,8 @@ class Engine:
 
     def _usable(self, found: dict[str, Any], key: str, gkeys: tuple) -> bool:
         now = clock.current().now()
-        state = envelope.judge(found.get(key), gkeys, found, now, beta=0, stale=None)
-        return state is envelope.FRESH
+        entry = envelope.loaded(found.get(key))
+        return envelope.judge(entry, gkeys, found, now, beta=0, stale=None) is envelope.FRESH
 
     def _serve(self, store: Store, key: str, gkeys: tuple, entry: Any, state: str) -> Decision:
         age = clock.current().now() - entry.computed_at
@@ -318,8 +378,9 @@ class Engine:
         if not found:
             return MISSING
         now = clock.current().now()
-        state = envelope.judge(found.get(key), gkeys, found, now, beta=0, stale=self.stale)
-        return found[key].value if state in (envelope.FRESH, envelope.STALE) else MISSING
+        entry = envelope.loaded(found.get(key))
+        state = envelope.judge(entry, gkeys, found, now, beta=0, stale=self.stale)
+        return entry.value if state in (envelope.FRESH, envelope.STALE) else MISSING
 
     def _forget(self, args: tuple, kwargs: dict) -> None:
         try:
@@ -337,6 +398,47 @@ class Engine:
                 store.delete(key)
             except Exception as exc:
                 self._fail(key, store.alias, exc, "delete")
+
+
+_MEMO_SIZE = 4096
+_PLAIN_STR = 256  # longer strings are keyed each time (the memo holds its keys)
+
+
+def _tokens_match(tokens: tuple, gkeys: tuple, found: dict[str, Any]) -> bool:
+    if len(tokens) != len(gkeys):
+        return False
+    for gkey, token in zip(gkeys, tokens, strict=False):  # noqa: SIM110 (all() is slower here)
+        if found.get(gkey) != token:
+            return False
+    return True
+
+
+def _plain(args: tuple[Any, ...]) -> bool:
+    for arg in args:
+        cls = type(arg)
+        if cls is not int and (cls is not str or len(arg) > _PLAIN_STR):
+            return False
+    return True
+
+
+def _dep_slot(found: Any) -> Any:
+    """A memo slot for a depends_on callable's result that always maps to the same keys, or
+    None: (Model class or label, plain pk) pairs, a model class or label, a saved instance."""
+    cls = type(found)
+    if cls is tuple:
+        if (
+            len(found) == 2
+            and _plain(found[1:])
+            and (type(found[0]) is str or isinstance(found[0], type))
+        ):
+            return found
+        return None
+    if cls is str or isinstance(found, type):
+        return found
+    pk = getattr(found, "pk", None)
+    if pk is not None and getattr(found, "_meta", None) is not None and _plain((pk,)):
+        return (cls, "pk", pk)
+    return None
 
 
 def _is_pair(value: Any) -> bool:

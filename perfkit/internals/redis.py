@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "builtin_cache_client",
+    "connected_socket",
     "connection_factory_pools",
     "database_cache_table",
     "install",
@@ -88,3 +89,11 @@ def database_cache_table(cache: Any) -> str:
     """The table name of a Django ``DatabaseCache`` (``_table``)."""
     table: str = cache._table
     return table
+
+
+def connected_socket(connection: Any) -> Any:
+    """The socket of a redis-py ``Connection`` (``_sock``), connected and past its handshake
+    (AUTH, SELECT, CLIENT SETNAME): perfkit.cache.fastredis then talks on it directly."""
+    if connection._sock is None:
+        connection.connect()
+    return connection._sock

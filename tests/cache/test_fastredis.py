@@ -60,15 +60,19 @@ def test_a_frozen_redis_costs_one_socket_timeout_per_call(frozen_alias, monkeypa
     """The hit path does not retry a read that timed out (it would wait a second timeout)."""
     import redis.connection
 
-    timeouts = []
-    original = redis.connection.Connection.read_response
+    from perfkit.cache import fastredis
 
-    def counting(self, *args, **kwargs):
-        try:
-            return original(self, *args, **kwargs)
-        except (TimeoutError, redis.exceptions.TimeoutError):
-            timeouts.append(1)
-            raise
+    timeouts = []
+
+    def counting(original):
+        def call(*args, **kwargs):
+            try:
+                return original(*args, **kwargs)
+            except (TimeoutError, redis.exceptions.TimeoutError):
+                timeouts.append(original.__name__)
+                raise
+
+        return call
 
     @cached(timeout=60, cache="frozen")
     def square(x):
@@ -77,9 +81,53 @@ def test_a_frozen_redis_costs_one_socket_timeout_per_call(frozen_alias, monkeypa
     assert square(7) == 49  # stored; this thread's connection is open
     frozen_alias.pause()
     try:
-        monkeypatch.setattr(redis.connection.Connection, "read_response", counting)
+        # the hit path's own round trip, and redis-py's (what a retry through the client uses)
+        monkeypatch.setattr(fastredis, "roundtrip", counting(fastredis.roundtrip))
+        monkeypatch.setattr(
+            redis.connection.Connection,
+            "read_response",
+            counting(redis.connection.Connection.read_response),
+        )
         assert square(7) == 49  # computed without the cache
     finally:
         frozen_alias.resume()
-    assert len(timeouts) == 1
+    assert timeouts == ["roundtrip"]
     assert [kw["operation"] for name, kw in signal_log if name == "cache_error"] == ["get"]
+
+
+def test_the_hit_path_reads_large_values_and_error_replies(redis_cache, signal_log):
+    """A reply larger than one socket read is reassembled; an error reply is a failure."""
+    from django.core.cache import caches
+
+    big = "x" * 300_000
+
+    @cached(timeout=60, cache="redis")
+    def blob(n):
+        return big * n
+
+    assert blob(1) == big
+    assert blob(1) == big  # a hit: the envelope came back in several reads
+    assert [name for name, _ in signal_log].count("cache_hit") == 1
+    # MGET answers nil for a key holding a list (not an error): a miss
+    client = caches["redis"].client.get_client()
+    client.delete(caches["redis"].client.make_key(blob.key_for(1)))
+    client.rpush(caches["redis"].client.make_key(blob.key_for(1)), b"not an envelope")
+    assert blob(1) == big  # MGET returns nil for a list: a miss, recomputed and stored
+    assert blob(1) == big
+
+
+def test_a_server_that_closes_the_connection_is_reconnected(redis_cache, signal_log):
+    from django.core.cache import caches
+
+    @cached(timeout=60, cache="redis")
+    def square(x):
+        return x * x
+
+    from perfkit.cache.store import get_store
+
+    assert square(3) == 9  # a miss: this thread's hit-path connection is open
+    host, port = get_store("redis").fast._local.wire.sock.getsockname()[:2]
+    caches["redis"].client.get_client().client_kill_filter(addr=f"{host}:{port}")
+    assert square(3) == 9  # the closed connection is dropped and the read retried
+    assert [name for name, _ in signal_log if name == "cache_error"] == []
+    assert [name for name, _ in signal_log].count("cache_hit") == 1
