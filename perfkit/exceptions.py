@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 __all__ = [
+    "AmbiguousNameError",
     "CacheKeyError",
+    "CacheSerializationError",
     "CacheUnavailable",
     "ImproperlyConfiguredError",
     "MissingExtraError",
@@ -23,6 +25,14 @@ class ImproperlyConfiguredError(PerfkitError, ValueError):
 
 class CacheKeyError(PerfkitError, TypeError):
     """An argument of a cached function cannot be turned into a stable cache key."""
+
+
+class AmbiguousNameError(ImproperlyConfiguredError):
+    """Two different functions would share one cached name (and so their cache entries)."""
+
+
+class CacheSerializationError(PerfkitError, TypeError):
+    """A value the cache's serializer cannot store faithfully."""
 
 
 class MissingExtraError(PerfkitError, ImportError):

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from perfkit.exceptions import AmbiguousNameError
+
 __all__ = ["MISSING", "WarmResult", "register", "registry"]
 
 # perfkit_name ("module.qualname", see perfkit.cache.naming) -> the @cached wrapper, filled at
@@ -17,7 +19,7 @@ registry: dict[str, Any] = {}
 
 def register(wrapper: Any) -> None:
     """Put ``wrapper`` in the registry; AmbiguousNameError if another function has its name."""
-    from perfkit.cache.naming import AmbiguousNameError, same_function
+    from perfkit.cache.naming import same_function
 
     name = wrapper.perfkit_name
     existing = registry.get(name)

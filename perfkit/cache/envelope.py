@@ -20,7 +20,7 @@ import math
 import random
 from typing import Any, NamedTuple
 
-from perfkit.exceptions import PerfkitError
+from perfkit.exceptions import CacheSerializationError
 
 __all__ = [
     "EARLY",
@@ -38,10 +38,6 @@ __all__ = [
 
 MAGIC = "pk3"  # "pk2" stored a NamedTuple: such entries are judged INVALID and recomputed
 FRESH, EARLY, STALE, INVALID = "fresh", "early", "stale", "invalid"
-
-
-class CacheSerializationError(PerfkitError, TypeError):
-    """A value the cache's serializer cannot store faithfully."""
 
 
 class Envelope(NamedTuple):

@@ -21,13 +21,9 @@ import types
 from typing import Any
 
 from perfkit.cache.keys import _Unkeyable, digest, encode
-from perfkit.exceptions import ImproperlyConfiguredError
+from perfkit.exceptions import AmbiguousNameError
 
 __all__ = ["AmbiguousNameError", "function_name", "same_function"]
-
-
-class AmbiguousNameError(ImproperlyConfiguredError):
-    """Two different functions would share one cached name (and so their cache entries)."""
 
 
 def _cell_form(value: Any) -> str:

@@ -200,7 +200,7 @@ class Engine:
         if found is None:
             return False, None
         entry = found.get(key)
-        now = clock._current[0].now()
+        now = clock.in_use[0].now()
         if (
             type(entry) is tuple
             and len(entry) == 6
