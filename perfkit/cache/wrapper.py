@@ -124,8 +124,9 @@ class Engine:
         if resolved.epoch != _epoch[0]:
             resolved = self._resolve()
         # the keys of calls with plain arguments (exact int/str) are remembered: equal plain
-        # tuples give equal keys (1 and True or 1.0 are other types, so never share a slot)
-        memo = self._memo if not kwargs and _plain(args) else None
+        # tuples give equal keys (1 and True or 1.0 are other types, so never share a slot).
+        # Not with a key= callable: it may read more than its arguments (the language, ...)
+        memo = self._memo if not kwargs and self.keys.key_func is None and _plain(args) else None
         key = memo.get(args) if memo is not None else None
         if key is None:
             key = resolved.prefix + self.keys.suffix(args, kwargs)

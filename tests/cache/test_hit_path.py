@@ -91,3 +91,21 @@ def test_entries_in_the_previous_envelope_format_are_recomputed(alias, signal_lo
     invalidate(answer)
     assert answer(21) == 42
     assert calls == [21, 21, 21]
+
+
+def test_a_key_callable_is_asked_on_every_call(alias):
+    """A key= callable may read more than the arguments: its keys are never remembered."""
+    context = {"language": "en"}
+    calls = []
+
+    @cached(timeout=60, cache=alias, key=lambda n: f"greeting:{n}:{context['language']}")
+    def greeting(n):
+        calls.append(context["language"])
+        return f"{context['language']}-{n}"
+
+    assert greeting(1) == greeting(1) == "en-1"
+    context["language"] = "fr"
+    assert greeting(1) == greeting(1) == "fr-1"
+    context["language"] = "en"
+    assert greeting(1) == "en-1"
+    assert calls == ["en", "fr"]
