@@ -23,6 +23,7 @@ from django.db import router
 from django.db.models import Model
 
 from perfkit.cache import generations, rawsql, relations, targets
+from perfkit.cache.databases import OnDatabase
 from perfkit.cache.targets import canonical_pk, canonical_value, field_targets, track_fields
 from perfkit.conf import perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
@@ -187,14 +188,36 @@ def invalidate(*targets: Any) -> None:
 
     A target is a model (every entry depending on it or its rows), an instance or a
     ``(Model, pk)`` pair (that row), a ``(Model, {"field": value})`` field target (the entries
-    depending on it), ``"app_label.Model"``, or a cached function (all its entries).  Use it
-    after raw SQL, which perfkit does not see.
+    depending on it), ``"app_label.Model"``, a cached function (all its entries), or
+    ``on_database(alias, *targets)`` (those targets as written on database ``alias``: with
+    ``GENERATIONS_PER_DATABASE`` only the entries computed from it).  Use it after raw SQL,
+    which perfkit does not see.
     """
+    if not targets:
+        return
+    plain = [target for target in targets if not isinstance(target, OnDatabase)]
+    for target in targets:
+        if isinstance(target, OnDatabase):
+            keys, labels, _ = _collect(target.targets)
+            generations.bump(keys, targets=labels, using=target.alias)
+    if plain:
+        keys, labels, databases = _collect(plain)
+        # inside a transaction (raw SQL in it, say) bump again at commit, like an ORM write
+        using = databases.pop() if len(databases) == 1 else None
+        generations.bump(keys, targets=labels, using=using)
+
+
+def _collect(targets: Any) -> tuple[list[str], list[str], set[str]]:
+    """The generation keys ``invalidate(*targets)`` bumps, their labels, their databases."""
     keys: list[str] = []
     labels: list[str] = []
     databases: set[str] = set()
     prefix = perfkit_settings.KEY_PREFIX
     for target in targets:
+        if isinstance(target, OnDatabase):
+            raise ImproperlyConfiguredError(
+                f"invalidate(): {target!r} nests on_database(); name each database once."
+            )
         name = getattr(target, "perfkit_name", None)
         if name is None and hasattr(target, "wrapper"):
             name = target.wrapper.perfkit_name
@@ -224,11 +247,9 @@ def invalidate(*targets: Any) -> None:
             name = generations.label(member)
             labels.append(name if pks is None else f"{name}:{pks[0]}")
         databases.add(router.db_for_write(model))
-    if not keys and targets:
+    if not keys:
         raise ImproperlyConfiguredError(f"invalidate(): nothing to invalidate in {targets!r}.")
-    # inside a transaction (raw SQL in it, say) bump again at commit, like an ORM write
-    using = databases.pop() if len(databases) == 1 else None
-    generations.bump(keys, targets=labels, using=using)
+    return keys, labels, databases
 
 
 orm.connect(sys.modules[__name__])  # the compiler wrappers report every ORM write here

@@ -6,7 +6,7 @@ import pytest
 from django.db import connections
 
 from demo_project.bookstore.models import Book
-from perfkit.cache import MISSING, cached, on_database
+from perfkit.cache import MISSING, cached, invalidate, on_database
 from perfkit.exceptions import ImproperlyConfiguredError
 from tests.cache.txkit import cache_alias, make_book
 
@@ -62,6 +62,25 @@ def test_raw_sql_on_other_is_per_database_too(cache_alias, per_database):
         cursor.execute(f"UPDATE {Book._meta.db_table} SET title = 'raw'")
     assert title.peek(book.pk) == "old"
     assert other_title(book.pk) == "raw"
+
+
+def test_invalidate_on_database_after_raw_sql_there(cache_alias, per_database):
+    """invalidate(on_database(alias, ...)): raw SQL on another database, said by hand."""
+    book = make_book("old")
+    make_book("old", using="other", pk=book.pk)
+    title, other_title, other_titles = title_functions(cache_alias)
+    title(book.pk), other_title(book.pk), other_titles()
+    invalidate(on_database("other", (Book, book.pk)))
+    assert title.peek(book.pk) == "old"  # computed from default: still valid
+    assert other_title.peek(book.pk) is MISSING
+    assert other_titles.peek() is MISSING  # a row write is a write to its table
+    title(book.pk), other_title(book.pk), other_titles()
+    invalidate(on_database("other", Book), title)
+    assert other_titles.peek() is MISSING
+    assert other_title.peek(book.pk) is MISSING
+    assert title.peek(book.pk) is MISSING  # named by itself: every database
+    with pytest.raises(ImproperlyConfiguredError, match="nests on_database"):
+        invalidate(on_database("other", on_database("default", Book)))
 
 
 def test_off_by_default_a_write_anywhere_invalidates(cache_alias):
