@@ -88,7 +88,9 @@ class RedisClusterBase(BaseCache):
             timeout = self.default_timeout
         return None if timeout is None else max(0, int(timeout))
 
-    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> Any:
         key = self.make_and_validate_key(key, version=version)
         timeout = self.get_backend_timeout(timeout)
         if timeout == 0:
@@ -101,7 +103,9 @@ class RedisClusterBase(BaseCache):
         value = self.client.get(self.make_and_validate_key(key, version=version))
         return default if value is None else _loads(value)
 
-    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> Any:
         key = self.make_and_validate_key(key, version=version)
         timeout = self.get_backend_timeout(timeout)
         if timeout == 0:

@@ -150,7 +150,9 @@ class _TieredOps:
             self._keep(key, value, version, timeout)
         return added
 
-    def set_many(self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+    def set_many(
+        self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> Any:
         failed = self.ops.set_many(data, timeout, version=version) or []
         for key, value in data.items():
             if key in failed:
@@ -245,7 +247,7 @@ class TieredCache(BaseCache):
 
     # the remote cache makes and validates the keys: a key_func given to this alias (as
     # Django's tests do) is the remote's
-    @property  # type: ignore[override]
+    @property
     def key_func(self) -> Any:
         return self.remote.key_func
 
@@ -279,13 +281,19 @@ class TieredCache(BaseCache):
     def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
         return self._ops().get_many(keys, version)
 
-    def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+    def set(
+        self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> Any:
         return self._ops().set(key, value, timeout, version)
 
-    def add(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+    def add(
+        self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> Any:
         return self._ops().add(key, value, timeout, version)
 
-    def set_many(self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None):
+    def set_many(
+        self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> Any:
         return self._ops().set_many(data, timeout, version)
 
     def delete(self, key: str, version: int | None = None) -> Any:

@@ -15,7 +15,7 @@ __all__ = ["allow_patterns", "check_nplusone_allow"]
 
 
 def _bad_patterns() -> list[tuple[Any, str]]:
-    value = perfkit_settings.NPLUSONE_ALLOW
+    value: Any = perfkit_settings.NPLUSONE_ALLOW  # typed list[str]; a settings file may say else
     if not isinstance(value, list | tuple):
         return []  # the type itself is reported by perfkit.E003
     bad = []

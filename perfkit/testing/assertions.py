@@ -45,7 +45,7 @@ def _searcher(pattern: re.Pattern[str]) -> Callable[[CapturedQuery], bool]:
 
 def _ignore_rules(ignore: Iterable[Ignore], owner: str) -> list[Callable[[CapturedQuery], bool]]:
     if isinstance(ignore, str | re.Pattern) or callable(ignore):
-        ignore = [ignore]  # type: ignore[list-item]
+        ignore = [ignore]
     rules: list[Callable[[CapturedQuery], bool]] = []
     for rule in ignore:
         if isinstance(rule, str):

@@ -75,7 +75,9 @@ def compare(
     lines: list[str] = []
     worse = False
 
-    def counts(entries: list[dict[str, Any]], fields: tuple[str, ...]) -> dict[tuple, Any]:
+    def counts(
+        entries: list[dict[str, Any]], fields: tuple[str, ...]
+    ) -> dict[tuple[Any, ...], Any]:
         return {tuple(e[f] for f in fields): e for e in entries}
 
     old_q = counts(old.get("queries", []), ("db", "sql"))

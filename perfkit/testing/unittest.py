@@ -27,7 +27,9 @@ from perfkit.testing.records import PerfRecord
 __all__ = ["PerfTestMixin"]
 
 
-def _run(block: Any, func: Callable[..., Any] | None, args: Any, kwargs: Any) -> Any:
+def _run(
+    block: QueryAssertion, func: Callable[..., Any] | None, args: Any, kwargs: Any
+) -> QueryAssertion | None:
     if func is None:
         return block
     with block:
