@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from perfkit.conf import perfkit_settings
 
@@ -59,6 +60,21 @@ class CircuitBreaker:
     def cooldown(self) -> float:
         """Seconds the open breaker refuses calls (default ``PERFKIT["BREAKER_COOLDOWN"]``)."""
         return self._cooldown if self._cooldown is not None else perfkit_settings.BREAKER_COOLDOWN
+
+    @property
+    def failures(self) -> int:
+        """Consecutive failures so far (0 after a success)."""
+        return self._failures
+
+    def report(self) -> dict[str, Any]:
+        """What perfkit_doctor shows: state, consecutive failures, calls that failed open (in
+        this process, since it started) and the last error."""
+        return {
+            "state": "open" if self.is_open else "closed",
+            "failures": self._failures,
+            "failed_open": self.failed_open,
+            "last_error": None if self.last_error is None else repr(self.last_error),
+        }
 
     @property
     def is_open(self) -> bool:

@@ -40,6 +40,9 @@ class CacheProbe:
     ok: bool
     latency_ms: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    # the circuit breaker of a resilient backend (perfkit.backends): its state and how many
+    # calls of this process got the fail-open default (read before the probe's own calls)
+    breaker: dict[str, Any] | None = None
 
 
 @dataclass
@@ -91,6 +94,9 @@ def probe_cache(alias: str) -> tuple[CacheProbe, list[Finding]]:
     probe = CacheProbe(alias, str(config.get("BACKEND")), kind, masked(str(location)), False)
     try:
         cache = caches[alias]
+        breaker = getattr(cache, "perfkit_breaker", None)
+        if breaker is not None:
+            probe.breaker = breaker.report()
         if kind == "db":
             table = _missing_table(cache)
             if table:

@@ -158,3 +158,33 @@ def test_amqp_broker_reachable_and_refused():
     assert finding["message"].endswith(
         "does not answer: OperationalError: [Errno 111] Connection refused"
     )
+
+
+def test_the_breaker_and_its_failed_open_calls_are_reported():
+    """In a long-running process (a health view calling diagnose()), the doctor shows how many
+    calls got the fail-open default while the server was down."""
+    from django.core.cache import caches as django_caches
+
+    from perfkit.backends.doctor import diagnose
+
+    port = free_port()  # nothing listens there
+    caches_setting = {
+        "default": cache_url("locmem://doctor-breaker"),
+        "down": cache_url(f"redis://127.0.0.1:{port}/0?key_prefix={PREFIX}-breaker"),
+    }
+    with override_settings(CACHES=caches_setting, **NO_CELERY):
+        down = django_caches["down"]
+        for _ in range(7):
+            assert down.get("anything", "fallback") == "fallback"  # fail-open
+        result = diagnose(["down", "default"])
+        probes = {probe.alias: probe for probe in result.caches}
+        assert probes["default"].breaker is None  # plain locmem has no breaker
+        report = probes["down"].breaker
+        assert report is not None
+        assert report["state"] == "open"
+        assert report["failed_open"] >= 7
+        assert "ConnectionError" in report["last_error"]
+        code, out = doctor("--cache", "down")
+    assert code == 1
+    assert "breaker open, " in out.splitlines()[1]
+    assert " call(s) failed open" in out.splitlines()[1]

@@ -47,7 +47,11 @@ class Command(BaseCommand):
             state = style.SUCCESS("ok") if probe.ok else style.ERROR("FAILED")
             timings = "  ".join(f"{op} {ms:.2f} ms" for op, ms in probe.latency_ms.items())
             out(f"cache {probe.alias!r:<12} {probe.kind:<20} {probe.location}")
-            out(f"    {state}  {timings or probe.error}")
+            breaker = ""  # shown when it matters: open, or calls failed open
+            b = probe.breaker
+            if b is not None and (b["state"] == "open" or b["failed_open"]):
+                breaker = f"  breaker {b['state']}, {b['failed_open']} call(s) failed open"
+            out(f"    {state}  {timings or probe.error}{breaker}")
         for service in result.services:
             if service.ok is None:
                 state = style.WARNING("not checked")
