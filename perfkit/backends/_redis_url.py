@@ -1,4 +1,5 @@
-"""The Redis half of ``cache_url``: redis://, rediss://, unix://, redis+sentinel://."""
+"""The Redis half of ``cache_url``: redis://, rediss://, unix://, redis+sentinel://,
+redis+cluster:// and rediss+cluster://."""
 
 from __future__ import annotations
 
@@ -92,8 +93,8 @@ def _location(url: str, scheme: str, parts: SplitResult, opts: dict[str, Any]) -
 def redis_entry(url: str, scheme: str, parts: SplitResult, opts: dict[str, Any]) -> dict[str, Any]:
     """BACKEND, LOCATION and OPTIONS of a Redis cache (django-redis unless backend=django)."""
     settings = {**DEFAULT_REDIS_OPTIONS, **opts}
-    if scheme == "redis+cluster":
-        return _cluster_entry(url, parts, settings)
+    if scheme in ("redis+cluster", "rediss+cluster"):
+        return _cluster_entry(url, scheme, parts, settings)
     location = _location(url, scheme, parts, opts)
     if settings.get("backend") == "django":
         return _django_entry(url, scheme, location, settings)
@@ -166,13 +167,15 @@ def _django_entry(
     return {"BACKEND": BACKENDS["django"], "LOCATION": location, "OPTIONS": options}
 
 
-def _cluster_entry(url: str, parts: SplitResult, settings: dict[str, Any]) -> dict[str, Any]:
-    example = "redis+cluster://10.0.0.1:6379,10.0.0.2:6379/"
+def _cluster_entry(
+    url: str, scheme: str, parts: SplitResult, settings: dict[str, Any]
+) -> dict[str, Any]:
+    example = f"{scheme}://10.0.0.1:6379,10.0.0.2:6379/"
     for name in ("compressor", "serializer", "parser", "backend"):
         if name in settings:
             raise CacheURLError(
                 f"cache_url({masked(url)!r}): option {name!r} does not apply to "
-                "redis+cluster:// (redis-py's RedisCluster, values pickled like Django's "
+                f"{scheme}:// (redis-py's RedisCluster, values pickled like Django's "
                 "RedisCache)."
             )
     if parts.path.strip("/") not in {"", "0"} or settings.get("db", 0) != 0:
@@ -194,5 +197,14 @@ def _cluster_entry(url: str, parts: SplitResult, settings: dict[str, Any]) -> di
             options[name] = settings[name]
     if "fail_open" in settings:
         options["FAIL_OPEN"] = settings["fail_open"]
+    tls = _ssl(settings)
+    if scheme == "rediss+cluster":
+        options["ssl"] = True
+        options.update(tls)
+    elif tls:
+        raise CacheURLError(
+            f"cache_url({masked(url)!r}): {', '.join(sorted(tls))} apply to TLS connections: "
+            f"write rediss+cluster:// for a cluster over TLS."
+        )
     location = ",".join(f"{host}:{port}" for host, port in hosts)
     return {"BACKEND": BACKENDS["cluster"], "LOCATION": location, "OPTIONS": options}

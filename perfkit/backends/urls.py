@@ -72,7 +72,8 @@ def cache_url(url: str, **options: Any) -> dict[str, Any]:
     """One ``CACHES`` entry from ``url``; keyword options override the URL's query parameters.
 
     Schemes: ``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``,
-    ``redis+cluster://``, ``db://table``, ``locmem://name``, ``file:///path``, ``dummy://``, and
+    ``redis+cluster://``, ``rediss+cluster://``, ``db://table``, ``locmem://name``,
+    ``file:///path``, ``dummy://``, and
     django-environ's names for them (``rediscache://``, ``dbcache://``, ``locmemcache://``,
     ``filecache://``, ``dummycache://``).  See docs/backends.md for every option.
 

@@ -56,6 +56,7 @@ SCHEMES = {
     "unix": "redis",
     "redis+sentinel": "redis",
     "redis+cluster": "redis",
+    "rediss+cluster": "redis",
     "db": "db",
     "locmem": "locmem",
     "file": "file",

@@ -49,6 +49,26 @@ def test_cluster_url():
         cache_url("redis+cluster://10.0.0.1:7000/?serializer=json")
 
 
+def test_cluster_url_over_tls():
+    ca = "/etc/ssl/redis-ca.pem"
+    assert cache_url(f"rediss+cluster://10.0.0.1:7000/?ssl_ca_certs={ca}&ssl_cert_reqs=none") == {
+        "BACKEND": "perfkit.backends.resilient.RedisClusterCache",
+        "LOCATION": "10.0.0.1:7000",
+        "OPTIONS": {
+            "socket_connect_timeout": 0.25,
+            "socket_timeout": 0.5,
+            "max_connections": 100,
+            "ssl": True,
+            "ssl_ca_certs": ca,
+            "ssl_cert_reqs": "none",
+        },
+    }
+    with pytest.raises(ValueError, match=r"ssl_ca_certs apply to TLS .* write rediss\+cluster://"):
+        cache_url(f"redis+cluster://10.0.0.1:7000/?ssl_ca_certs={ca}")
+    with pytest.raises(ValueError, match=r"rediss\+cluster:// \(redis-py's RedisCluster"):
+        cache_url("rediss+cluster://10.0.0.1:7000/?compressor=zlib")
+
+
 def _slots(cache, keys):
     return {cache.client.keyslot(cache.make_key(k)) for k in keys}
 

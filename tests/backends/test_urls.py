@@ -204,13 +204,14 @@ REDIS_OPTIONS = (
             "memcached://127.0.0.1:11211",
             "cache_url('memcached://127.0.0.1:11211'): unknown scheme 'memcached'. Valid "
             "schemes: db://, dummy://, file://, locmem://, redis://, redis+cluster://, "
-            "redis+sentinel://, rediss://, unix:// (e.g. redis://127.0.0.1:6379/0).",
+            "redis+sentinel://, rediss://, rediss+cluster://, unix:// (e.g. "
+            "redis://127.0.0.1:6379/0).",
         ),
         (
             "127.0.0.1:6379",
             "cache_url('127.0.0.1:6379'): the URL has no scheme. Valid schemes: db://, "
             "dummy://, file://, locmem://, redis://, redis+cluster://, redis+sentinel://, "
-            "rediss://, unix:// (e.g. redis://127.0.0.1:6379/0).",
+            "rediss://, rediss+cluster://, unix:// (e.g. redis://127.0.0.1:6379/0).",
         ),
         (
             "redis://:hunter2@h/0?sockettimeout=1",
