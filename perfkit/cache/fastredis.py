@@ -74,7 +74,7 @@ class ReplyClosedError(ConnectionError):
 def roundtrip(wire: _Wire, packed: bytes) -> Any:
     """Send one packed command on ``wire`` and return its reply (raising an error reply)."""
     if wire.sock is None:
-        wire.connection.send_packed_command(packed, check_health=False)
+        wire.connection.send_packed_command([packed], check_health=False)
         return wire.connection.read_response()
     sock, reader = wire.sock, wire.reader
     sock.sendall(packed)

@@ -131,3 +131,29 @@ def test_a_server_that_closes_the_connection_is_reconnected(redis_cache, signal_
     assert square(3) == 9  # the closed connection is dropped and the read retried
     assert [name for name, _ in signal_log if name == "cache_error"] == []
     assert [name for name, _ in signal_log].count("cache_hit") == 1
+
+
+def test_without_hiredis_the_hit_path_uses_redis_pys_own_reader(
+    redis_cache, monkeypatch, signal_log
+):
+    from perfkit.cache import fastredis
+    from perfkit.cache.store import get_store
+
+    monkeypatch.setattr(fastredis, "hiredis", None)
+
+    @cached(timeout=60, cache="redis")
+    def square(x):
+        return x * x
+
+    results: list[int] = []
+
+    def calls() -> None:  # a new thread: a new connection, made without hiredis
+        results.extend([square(5), square(5), square(6)])
+        results.append(get_store("redis").fast._local.wire.sock is None)
+
+    thread = threading.Thread(target=calls)
+    thread.start()
+    thread.join()
+    assert results == [25, 25, 36, True]
+    assert [name for name, _ in signal_log if name == "cache_error"] == []
+    assert [name for name, _ in signal_log].count("cache_hit") == 1
