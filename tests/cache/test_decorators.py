@@ -454,6 +454,27 @@ def test_perfkit_key_includes_the_class(db):
     assert _OtherKeyed(1).label() == "_OtherKeyed(1)"
 
 
+def test_perfkit_key_includes_the_class_on_every_backend(alias):
+    class Base:
+        def __init__(self, n):
+            self.n = n
+
+        def __perfkit_key__(self):
+            return self.n
+
+        @cached(timeout=60, cache=alias, name=f"tests.keyed_label.{alias}")
+        def label(self):
+            return f"{type(self).__name__}({self.n})"
+
+    class Child(Base):
+        pass
+
+    for _ in range(2):  # computed, then served
+        assert Base(1).label() == "Base(1)"
+        assert Child(1).label() == "Child(1)"
+        assert Base(2).label() == "Base(2)"
+
+
 def test_a_list_subclass_and_a_tuple_have_different_keys(alias):
     @cached(timeout=60, cache=alias)
     def kind(items):
