@@ -1,0 +1,189 @@
+"""A cached view hit: perfkit ``@cached_view`` vs Django's ``cache_page`` vs no cache.
+
+    .venv/bin/python benchmarks/bench_views.py [--rounds 9] [--ops 2000] [--no-redis]
+
+The view reads ten rows with one query and returns them as JSON.  Each contender is the view
+callable called with a request from ``RequestFactory`` (built before the timed loop, so neither
+the factory nor a middleware stack is measured): the uncached view, ``cache_page(3600)`` and
+``@cached_view(3600, query=[])``, on local memory and (unless ``--no-redis``) on django-redis
+against a private redis-server.  Every contender runs in every round, interleaved, so the ratios
+come from the same minutes; the figure is the median over rounds of the mean per call.  Two
+settings are measured, each in its own child process: Django's defaults (``USE_I18N`` and
+``USE_TZ`` on: the language and time zone are in both caches' keys) and both off.  This process,
+its children and the private redis-server are pinned to CPU 0.  Writes
+``benchmarks/results/views.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _redis import start_redis  # benchmarks/ is on sys.path when a script runs
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+MODES = {"i18n+tz on": True, "i18n+tz off": False}
+
+
+def _pin() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+
+
+def setup_django(port: int | None, locale: bool) -> None:
+    sys.path.insert(0, str(ROOT))
+    import django
+    from django.conf import settings
+
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+    if port is not None:
+        caches["redis"] = {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="bench",
+        ALLOWED_HOSTS=["*"],
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "perfkit",
+            "demo_project.bookstore",
+        ],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        CACHES=caches,
+        PERFKIT={"KEY_PREFIX": "bench", "XFETCH_BETA": 0.0},
+        USE_I18N=locale,
+        USE_TZ=locale,
+    )
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, run_syncdb=True)
+
+
+def per_call_us(view, requests) -> float:
+    started = time.perf_counter()
+    for request in requests:
+        view(request)
+    return (time.perf_counter() - started) / len(requests) * 1e6
+
+
+def child(port: int | None, locale: bool, rounds: int, ops: int) -> dict[str, float]:
+    """Measure in this process: the median over rounds of the mean microseconds per call."""
+    _pin()
+    setup_django(port, locale)
+    from django.http import JsonResponse
+    from django.test import RequestFactory
+    from django.views.decorators.cache import cache_page
+
+    from demo_project.bookstore.models import Author
+    from perfkit.cache import cached_view
+
+    Author.objects.bulk_create(Author(name=f"Author {n}", country="NZ") for n in range(10))
+
+    def authors(request):
+        return JsonResponse({"authors": list(Author.objects.values("id", "name", "country"))})
+
+    contenders = {"uncached view": authors}
+    for alias in ("default", "redis") if port is not None else ("default",):
+        name = "locmem" if alias == "default" else "redis"
+        contenders[f"{name}: cache_page hit"] = cache_page(3600, cache=alias)(authors)
+        contenders[f"{name}: @cached_view hit"] = cached_view(3600, query=[], cache=alias)(authors)
+    factory = RequestFactory()
+    expected = authors(factory.get("/authors/")).content
+    for view in contenders.values():
+        for _ in range(3):  # store, then two hits
+            assert view(factory.get("/authors/")).content == expected
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for view in contenders.values():  # warm-up
+        per_call_us(view, [factory.get("/authors/") for _ in range(ops // 10)])
+    for _ in range(rounds):
+        for name, view in contenders.items():
+            requests = [factory.get("/authors/") for _ in range(ops)]
+            samples[name].append(per_call_us(view, requests))
+    return {name: round(statistics.median(values), 2) for name, values in samples.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--ops", type=int, default=2000)
+    parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("PORT", "LOCALE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        port = int(args.child[0]) or None
+        print(json.dumps(child(port, args.child[1] == "1", args.rounds, args.ops)))
+        return
+    _pin()
+    tmp = tempfile.mkdtemp(prefix=f"perfkit-bench-views-{os.getpid()}-")
+    server = None
+    try:
+        port = 0
+        if not args.no_redis:
+            server, port = start_redis(tmp)
+        medians: dict[str, dict[str, float]] = {}
+        for mode, locale in MODES.items():
+            command = [sys.executable, __file__, "--child", str(port), "1" if locale else "0"]
+            command += ["--rounds", str(args.rounds), "--ops", str(args.ops)]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode:
+                sys.exit(f"bench_views child ({mode}) failed:\n{done.stderr}")
+            medians[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    import django
+
+    ratios: dict[str, dict[str, float]] = {}
+    for mode, by_name in medians.items():
+        for cache in ("locmem", "redis"):
+            mine = by_name.get(f"{cache}: @cached_view hit")
+            if mine is None:
+                continue
+            ratios.setdefault(mode, {})[f"{cache}: @cached_view / cache_page"] = round(
+                mine / by_name[f"{cache}: cache_page hit"], 2
+            )
+            ratios[mode][f"{cache}: @cached_view / uncached view"] = round(
+                mine / by_name["uncached view"], 2
+            )
+    result = {
+        "what": "median over rounds of the mean microseconds per view call (RequestFactory)",
+        "median_us_per_call": medians,
+        "ratios": ratios,
+        "setup": {
+            "rounds": args.rounds,
+            "ops": args.ops,
+            "python": platform.python_version(),
+            "django": django.get_version(),
+            "cpus": os.cpu_count(),
+            "pinned": 0,
+        },
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2)
+    (RESULTS / "views.json").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
