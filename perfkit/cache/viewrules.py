@@ -66,7 +66,7 @@ class Snapshot:
     by ``override_settings``; production settings never change).
     """
 
-    __slots__ = ("cookie_names", "cookie_prefixes", "epoch", "header", "language", "session")
+    __slots__ = ("cookie_names", "cookie_prefixes", "epoch", "header", "session")
 
     def __init__(self, epoch: int) -> None:
         self.epoch = epoch
@@ -81,21 +81,21 @@ class Snapshot:
         # the CSRF rules and the language in the key cover the CSRF and language cookies
         self.cookie_names = frozenset(names)
         self.cookie_prefixes = tuple(prefixes)
-        # USE_I18N = False: translation.get_language() is LANGUAGE_CODE whatever a middleware
-        # activates (django.utils.translation.trans_null), so it is read once here
-        self.language: str | None = None if settings.USE_I18N else settings.LANGUAGE_CODE
         self.header = bool(settings.DEBUG and perfkit_settings.VIEW_CACHE_HEADER)
 
     def allowed_cookie(self, name: str) -> bool:
         return name in self.cookie_names or name.startswith(self.cookie_prefixes)
 
-    def locale(self) -> tuple[str, str]:
-        """The active language and time zone (the time zone even under ``USE_TZ = False``: a
-        view may still show ``get_current_timezone_name()``)."""
-        language = self.language
-        if language is None:
-            language = translation.get_language() or ""
-        return language, timezone.get_current_timezone_name()
+
+def _locale() -> tuple[str, str]:
+    """The active language and time zone, read per request whatever ``USE_I18N``/``USE_TZ`` say.
+
+    ``USE_TZ = False`` turns off Django's conversions, not ``timezone.activate()``: a view may
+    still show ``get_current_timezone_name()`` (``cache_page`` leaves it out of its key and
+    mixes such pages).  ``USE_I18N`` changed by ``override_settings`` does not switch the
+    translation functions Django already resolved, so ``get_language()`` is what renders.
+    """
+    return translation.get_language() or "", timezone.get_current_timezone_name()
 
 
 _epoch = [0]
@@ -184,7 +184,7 @@ class ViewRules:
             _user_pk(user),
             cookies.get(snapshot.session) if cookies else None,
             digest(auth) if auth is not None else None,
-            *snapshot.locale(),
+            *_locale(),
         )
 
     def key_text(self, request: HttpRequest, identity: Identity) -> str:
@@ -209,9 +209,7 @@ class ViewRules:
         return digest(repr(parts))
 
 
-def identity_after(
-    request: HttpRequest, before: Identity, user: Any, snapshot: Snapshot
-) -> Identity:
+def identity_after(request: HttpRequest, before: Identity, user: Any) -> Identity:
     """The identity once the view ran; ``user`` as ``evaluated_user`` (or ``auser()``)."""
     session = getattr(request, "session", None)
     key = before.session  # no SessionMiddleware: nothing can have changed it
@@ -219,7 +217,7 @@ def identity_after(
         key = session.session_key
         if key is None and session.modified:
             key = "<new session>"  # the view created a session: its cookie is set afterwards
-    return Identity(_user_pk(user), key, before.authorization, *snapshot.locale())
+    return Identity(_user_pk(user), key, before.authorization, *_locale())
 
 
 def identity_changed(before: Identity, after: Identity, *, per_user: bool) -> bool:

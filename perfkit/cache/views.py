@@ -51,11 +51,10 @@ class _NotStored(Exception):
 class _Call:
     """One request through a cached view: its key identity and engine state."""
 
-    __slots__ = ("decision", "failed", "gkeys", "identity", "key", "snapshot", "store")
+    __slots__ = ("decision", "failed", "gkeys", "identity", "key", "store")
 
-    def __init__(self, identity: viewrules.Identity, snapshot: Snapshot) -> None:
+    def __init__(self, identity: viewrules.Identity) -> None:
         self.identity = identity
-        self.snapshot = snapshot
         self.store: Store | None = None
         self.key = ""
         self.gkeys: tuple[str, ...] = ()
@@ -164,7 +163,7 @@ class _ViewCache:
     def _begin(
         self, request: HttpRequest, user: Any, args: tuple, kwargs: dict, snapshot: Snapshot
     ) -> _Call:
-        call = _Call(self.rules.identity_before(request, user, snapshot), snapshot)
+        call = _Call(self.rules.identity_before(request, user, snapshot))
         text = self.rules.key_text(request, call.identity)
         token = _current_key.set(text)
         try:
@@ -188,7 +187,7 @@ class _ViewCache:
             raise _NotStored(response)
         if viewrules.unsafe_response(request, response, self.rules.vary):
             raise _NotStored(response)
-        after = viewrules.identity_after(request, call.identity, user, call.snapshot)
+        after = viewrules.identity_after(request, call.identity, user)
         if viewrules.identity_changed(call.identity, after, per_user=self.per_user):
             raise _NotStored(response)
         session = getattr(request, "session", None)

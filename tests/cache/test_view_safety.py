@@ -167,3 +167,15 @@ def test_matrix_table(alias: str) -> None:
     if target:
         with open(target, "a") as out:
             out.write(text + "\n\n")
+
+
+@pytest.mark.parametrize("case", ["language", "time_zone"])
+def test_language_and_time_zone_pages_never_mix_with_i18n_and_tz_off(
+    case: str, alias: str
+) -> None:
+    # USE_TZ = False turns off Django's conversions, not timezone.activate(); USE_I18N changed
+    # at run time does not switch the translation functions: both stay in the key
+    with override_settings(USE_I18N=False, USE_TZ=False):
+        perfkit = run(case, "perfkit", alias)
+    assert perfkit.safe, f"{case}: the markers {perfkit.leaked} reached the other visitor"
+    assert perfkit.cached, f"{case}: {perfkit}"
