@@ -20,24 +20,17 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _redis import start_redis  # benchmarks/ is on sys.path when a script runs
+from _redis import pin, private_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 MODES = {"i18n+tz on": True, "i18n+tz off": False}
-
-
-def _pin() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {0})
 
 
 def setup_django(port: int | None, locale: bool) -> None:
@@ -87,7 +80,7 @@ def per_call_us(view, requests) -> float:
 
 def child(port: int | None, locale: bool, rounds: int, ops: int) -> dict[str, float]:
     """Measure in this process: the median over rounds of the mean microseconds per call."""
-    _pin()
+    pin()
     setup_django(port, locale)
     from django.http import JsonResponse
     from django.test import RequestFactory
@@ -132,13 +125,8 @@ def main() -> None:
         port = int(args.child[0]) or None
         print(json.dumps(child(port, args.child[1] == "1", args.rounds, args.ops)))
         return
-    _pin()
-    tmp = tempfile.mkdtemp(prefix=f"perfkit-bench-views-{os.getpid()}-")
-    server = None
-    try:
-        port = 0
-        if not args.no_redis:
-            server, port = start_redis(tmp)
+    with private_redis("views") as start:
+        port = 0 if args.no_redis else start()
         medians: dict[str, dict[str, float]] = {}
         for mode, locale in MODES.items():
             command = [sys.executable, __file__, "--child", str(port), "1" if locale else "0"]
@@ -147,11 +135,6 @@ def main() -> None:
             if done.returncode:
                 sys.exit(f"bench_views child ({mode}) failed:\n{done.stderr}")
             medians[mode] = json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
     import django
 
     ratios: dict[str, dict[str, float]] = {}
