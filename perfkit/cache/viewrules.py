@@ -2,16 +2,19 @@
 
 Three moments decide:
 
-* before the view (``bypass``): a request the cache may not serve or fill is passed through
+* before the view (``ViewRules.bypass``): a request the cache may not serve or fill is passed through
   (not GET/HEAD, a cookie outside the allow-list, a session cookie or ``Authorization`` header
   without ``per_user=True``, a query parameter outside ``query=``);
-* the key (``key_text``): scheme, host, path, query, the ``vary_on`` headers, the active
+* the key (``ViewRules.key_text``): scheme, host, path, query, the ``vary_on`` headers, the active
   language and time zone, and with ``per_user=True`` the identity (user pk, else session key,
   plus a digest of ``Authorization``);
 * after the view (``unsafe_response``, ``identity_changed``): the response and the request's
   identity must still match the key, else nothing is stored.
 
 Keys must stay bounded: ``ViewOptions.unbounded`` (no timeout, no ``query=``) is perfkit.W102.
+
+A hit costs what these rules cost, so what depends only on a view's options is computed once
+(``ViewRules``) and the settings they read once per setting change (``current()``).
 """
 
 from __future__ import annotations
