@@ -1,6 +1,7 @@
 """A cached view hit: perfkit ``@cached_view`` vs Django's ``cache_page`` vs no cache.
 
     .venv/bin/python benchmarks/bench_views.py [--rounds 9] [--ops 2000] [--no-redis]
+                                               [--baseline OLD_CHECKOUT [--pairs 3]]
 
 The view reads ten rows with one query and returns them as JSON.  Each contender is the view
 callable called with a request from ``RequestFactory`` (built before the timed loop, so neither
@@ -12,6 +13,11 @@ settings are measured, each in its own child process: Django's defaults (``USE_I
 ``USE_TZ`` on: the language and time zone are in both caches' keys) and both off.  This process,
 its children and the private redis-server are pinned to CPU 0.  Writes
 ``benchmarks/results/views.json``.
+
+``--baseline DIR`` (a checkout of an older perfkit, e.g. ``git worktree add /tmp/old v0.9``)
+measures that perfkit too: per setting, ``--pairs`` child processes of each checkout alternate
+(new, old, new, old, ...) and each figure is the median over its children, so before/after come
+from the same minutes of a shared machine.
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 MODES = {"i18n+tz on": True, "i18n+tz off": False}
 
 
-def setup_django(port: int | None, locale: bool) -> None:
-    sys.path.insert(0, str(ROOT))
+def setup_django(port: int | None, locale: bool, root: Path = ROOT) -> None:
+    sys.path.insert(0, str(root))
     import django
     from django.conf import settings
 
@@ -78,10 +84,10 @@ def per_call_us(view, requests) -> float:
     return (time.perf_counter() - started) / len(requests) * 1e6
 
 
-def child(port: int | None, locale: bool, rounds: int, ops: int) -> dict[str, float]:
+def child(port: int | None, locale: bool, rounds: int, ops: int, root: Path) -> dict[str, float]:
     """Measure in this process: the median over rounds of the mean microseconds per call."""
     pin()
-    setup_django(port, locale)
+    setup_django(port, locale, root)
     from django.http import JsonResponse
     from django.test import RequestFactory
     from django.views.decorators.cache import cache_page
@@ -119,23 +125,39 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--ops", type=int, default=2000)
     parser.add_argument("--no-redis", action="store_true")
-    parser.add_argument("--child", nargs=2, metavar=("PORT", "LOCALE"), help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", type=Path, help="a checkout of an older perfkit")
+    parser.add_argument("--pairs", type=int, default=3, help="child pairs with --baseline")
+    parser.add_argument(
+        "--child", nargs=3, metavar=("PORT", "LOCALE", "ROOT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
-        port = int(args.child[0]) or None
-        print(json.dumps(child(port, args.child[1] == "1", args.rounds, args.ops)))
+        port, locale, root = int(args.child[0]) or None, args.child[1] == "1", Path(args.child[2])
+        print(json.dumps(child(port, locale, args.rounds, args.ops, root)))
         return
+    roots = {"now": ROOT}
+    if args.baseline is not None:
+        roots["baseline"] = args.baseline.resolve()
+    pairs = args.pairs if args.baseline is not None else 1
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {k: {} for k in roots}
     with private_redis("views") as start:
         port = 0 if args.no_redis else start()
-        medians: dict[str, dict[str, float]] = {}
         for mode, locale in MODES.items():
-            command = [sys.executable, __file__, "--child", str(port), "1" if locale else "0"]
-            command += ["--rounds", str(args.rounds), "--ops", str(args.ops)]
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode:
-                sys.exit(f"bench_views child ({mode}) failed:\n{done.stderr}")
-            medians[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+            for _ in range(pairs):
+                for which, root in roots.items():
+                    command = [sys.executable, __file__, "--child", str(port), str(int(locale))]
+                    command += [str(root), "--rounds", str(args.rounds), "--ops", str(args.ops)]
+                    done = subprocess.run(command, capture_output=True, text=True, check=False)
+                    if done.returncode:
+                        sys.exit(f"bench_views child ({which}, {mode}) failed:\n{done.stderr}")
+                    found = json.loads(done.stdout.strip().splitlines()[-1])
+                    runs[which].setdefault(mode, []).append(found)
     import django
+
+    def merged(children: list[dict[str, float]]) -> dict[str, float]:
+        return {k: round(statistics.median(c[k] for c in children), 2) for k in children[0]}
+
+    medians = {mode: merged(children) for mode, children in runs["now"].items()}
 
     ratios: dict[str, dict[str, float]] = {}
     for mode, by_name in medians.items():
@@ -149,7 +171,7 @@ def main() -> None:
             ratios[mode][f"{cache}: @cached_view / uncached view"] = round(
                 mine / by_name["uncached view"], 2
             )
-    result = {
+    result: dict[str, object] = {
         "what": "median over rounds of the mean microseconds per view call (RequestFactory)",
         "median_us_per_call": medians,
         "ratios": ratios,
@@ -162,6 +184,17 @@ def main() -> None:
             "pinned": 0,
         },
     }
+    if args.baseline is not None:
+        old = {mode: merged(children) for mode, children in runs["baseline"].items()}
+        result["baseline"] = {
+            "checkout": str(args.baseline),
+            "pairs": pairs,
+            "median_us_per_call": old,
+            "now / baseline": {
+                mode: {name: round(us / old[mode][name], 2) for name, us in by_name.items()}
+                for mode, by_name in medians.items()
+            },
+        }
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
     (RESULTS / "views.json").write_text(text + "\n")
