@@ -168,7 +168,7 @@ def main() -> None:
                 if mine is None:
                     continue
                 for other in (f"{cache}: cache_page hit", "uncached view"):
-                    name = f"{cache}: @cached_view / {other.removesuffix(' hit')}"
+                    name = f"{cache}: @cached_view / {other.split(': ')[-1].removesuffix(' hit')}"
                     out.setdefault(name, []).append(mine / found[other])
         return {name: round(statistics.median(values), 3) for name, values in out.items()}
 
