@@ -2,9 +2,9 @@
 
 Three moments decide:
 
-* before the view (``ViewRules.bypass``): a request the cache may not serve or fill is passed through
-  (not GET/HEAD, a cookie outside the allow-list, a session cookie or ``Authorization`` header
-  without ``per_user=True``, a query parameter outside ``query=``);
+* before the view (``ViewRules.bypass``): a request the cache may not serve or fill is passed
+  through (not GET/HEAD, a cookie outside the allow-list, a session cookie or ``Authorization``
+  header without ``per_user=True``, a query parameter outside ``query=``);
 * the key (``ViewRules.key_text``): scheme, host, path, query, the ``vary_on`` headers, the active
   language and time zone, and with ``per_user=True`` the identity (user pk, else session key,
   plus a digest of ``Authorization``);
