@@ -18,29 +18,22 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _redis import reachable, start_redis  # benchmarks/ is on sys.path when a script runs
+from _redis import pin, private_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 ALONE = ("--cluster-replicas", "0", "--cluster-yes")  # three masters, no replicas
 
 
-def _pin() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {0})
-
-
 def child(url: str, ops: int) -> dict[str, float]:
     """Measure in this process (configured for ``url``): mean microseconds per call."""
-    _pin()
+    pin()
     sys.path.insert(0, str(ROOT))
     import django
     from django.conf import settings
@@ -82,21 +75,6 @@ def child(url: str, ops: int) -> dict[str, float]:
     return {"hit_us": hit, "invalidate_us": bump}
 
 
-def _cluster_node(workdir: str, port: int) -> subprocess.Popen:
-    cmd = [shutil.which("redis-server") or "redis-server", "--port", str(port)]
-    cmd += ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir]
-    cmd += ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
-    cmd += ["--loglevel", "warning"]
-    if shutil.which("taskset"):
-        cmd = ["taskset", "-c", "0", *cmd]
-    process = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL)
-    for _ in range(200):
-        if reachable(port, timeout=0.1):
-            return process
-        time.sleep(0.05)
-    sys.exit(f"cluster node did not start on {port}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=10)
@@ -106,46 +84,33 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return
-    _pin()
-    processes = []
-    with tempfile.TemporaryDirectory(prefix="perfkit-bench-cluster-") as tmp:
-        try:
-            single, port = start_redis(tmp)
-            processes.append(single)
-            ports = [31000 + n for n in range(3)]
-            processes += [_cluster_node(tmp, p) for p in ports]
-            subprocess.run(
-                [
-                    "redis-cli",
-                    "--cluster",
-                    "create",
-                    *(f"127.0.0.1:{p}" for p in ports),
-                    "--cluster-replicas",
-                    "0",
-                    "--cluster-yes",
-                ],
-                check=True,
-                capture_output=True,
+    with private_redis("cluster") as start:
+        port = start()
+        ports = [31000 + n for n in range(3)]
+        for node in ports:
+            start(
+                node, ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{node}.conf"]
             )
-            time.sleep(2)  # gossip settles (cluster_state:ok)
-            urls = {
-                "single": f"redis://127.0.0.1:{port}/0",
-                "cluster": "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports),
-            }
-            per_round: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
-            for _ in range(args.rounds):
-                for name, url in urls.items():
-                    done = subprocess.run(
-                        [sys.executable, __file__, "--child", url, str(args.ops)],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    )
-                    per_round[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-        finally:
-            for process in processes:
-                process.terminate()
-                process.wait()
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), *ALONE],
+            check=True,
+            capture_output=True,
+        )
+        time.sleep(2)  # gossip settles (cluster_state:ok)
+        urls = {
+            "single": f"redis://127.0.0.1:{port}/0",
+            "cluster": "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports),
+        }
+        per_round: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+        for _ in range(args.rounds):
+            for name, url in urls.items():
+                done = subprocess.run(
+                    [sys.executable, __file__, "--child", url, str(args.ops)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                per_round[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
     result: dict[str, object] = {
         name: {
             metric: round(statistics.median(r[metric] for r in rounds), 1)

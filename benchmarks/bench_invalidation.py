@@ -21,14 +21,12 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _redis import start_redis  # benchmarks/ is on sys.path when a script runs
+from _redis import private_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -126,11 +124,8 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=21)
     args = parser.parse_args()
-    os.sched_setaffinity(0, {0})
-    tmp = tempfile.mkdtemp(prefix=f"perfkit-bench-invalidation-{os.getpid()}-")
-    server, port = start_redis(tmp)
-    try:
-        setup_django(port)
+    with private_redis("invalidation") as start:
+        setup_django(start())
         import django
 
         from perfkit.cache import registry
@@ -141,10 +136,6 @@ def main() -> None:
                 for key in [k for k in registry if k.startswith("__main__.")]:
                     del registry[key]  # bumps go to this alias only
                 results.setdefault(name, {})[str(count)] = measure(alias, count, args.repeat)
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
     small, large = "10", str(args.entries)
     plots = []
     for name, by_count in results.items():

@@ -45,36 +45,26 @@ def report(
         stats.errors += 1
     if cache_error.receivers:
         cache_error.send(sender=sender, key=key, cache=alias, error=error, operation=op)
-    ident = (name, op, type(error).__qualname__)
-    now = time.monotonic()
-    last = _last_warning.get(ident)
-    if last is None or now - last >= perfkit_settings.ERROR_LOG_INTERVAL:
-        _last_warning[ident] = now
-        logger.warning(
-            "perfkit.cache: %s failed for %s on cache %r (%s: %s); %s",
-            op,
-            name,
-            alias,
-            type(error).__qualname__,
-            error,
-            _CONSEQUENCE.get(op, "the value was computed without the cache"),
-        )
+    _warn(name, alias, error, op, _CONSEQUENCE.get(op, "the value was computed without the cache"))
     if closed and perfkit_settings.FAIL_MODE == "closed":
         raise error
 
 
 def log_only(name: str, alias: str, error: BaseException, op: str) -> None:
     """Log a failure that has no caller to report to (rate-limited like ``report``)."""
+    _warn(name, alias, error, op, None)
+
+
+def _warn(name: str, alias: str, error: BaseException, op: str, consequence: str | None) -> None:
+    """One warning per (name, operation, error type) and ``ERROR_LOG_INTERVAL``."""
     ident = (name, op, type(error).__qualname__)
     now = time.monotonic()
     last = _last_warning.get(ident)
-    if last is None or now - last >= perfkit_settings.ERROR_LOG_INTERVAL:
-        _last_warning[ident] = now
-        logger.warning(
-            "perfkit.cache: %s failed for %s on cache %r (%s: %s)",
-            op,
-            name,
-            alias,
-            type(error).__qualname__,
-            error,
-        )
+    if last is not None and now - last < perfkit_settings.ERROR_LOG_INTERVAL:
+        return
+    _last_warning[ident] = now
+    text = "perfkit.cache: %s failed for %s on cache %r (%s: %s)"
+    args: tuple[Any, ...] = (op, name, alias, type(error).__qualname__, error)
+    if consequence is not None:
+        text, args = text + "; %s", (*args, consequence)
+    logger.warning(text, *args)

@@ -2,16 +2,19 @@
 
 Three moments decide:
 
-* before the view (``bypass``): a request the cache may not serve or fill is passed through
-  (not GET/HEAD, a cookie outside the allow-list, a session cookie or ``Authorization`` header
-  without ``per_user=True``, a query parameter outside ``query=``);
-* the key (``key_text``): scheme, host, path, query, the ``vary_on`` headers, the active
+* before the view (``ViewRules.bypass``): a request the cache may not serve or fill is passed
+  through (not GET/HEAD, a cookie outside the allow-list, a session cookie or ``Authorization``
+  header without ``per_user=True``, a query parameter outside ``query=``);
+* the key (``ViewRules.key_text``): scheme, host, path, query, the ``vary_on`` headers, the active
   language and time zone, and with ``per_user=True`` the identity (user pk, else session key,
   plus a digest of ``Authorization``);
 * after the view (``unsafe_response``, ``identity_changed``): the response and the request's
   identity must still match the key, else nothing is stored.
 
 Keys must stay bounded: ``ViewOptions.unbounded`` (no timeout, no ``query=``) is perfkit.W102.
+
+A hit costs what these rules cost, so what depends only on a view's options is computed once
+(``ViewRules``) and the settings they read once per setting change (``current()``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone, translation
 from django.utils.functional import LazyObject
@@ -32,10 +37,12 @@ from perfkit.internals import lazy
 __all__ = [
     "UNBOUNDED_FIX",
     "Identity",
+    "Snapshot",
     "ViewOptions",
-    "bypass",
+    "ViewRules",
+    "current",
     "identity_after",
-    "key_text",
+    "identity_changed",
     "unbounded_problem",
     "unsafe_response",
     "view_options",
@@ -54,35 +61,62 @@ class Identity(NamedTuple):
     time_zone: str
 
 
-def _allowed_cookie(name: str, extra: Iterable[str]) -> bool:
-    if name in (settings.CSRF_COOKIE_NAME, settings.LANGUAGE_COOKIE_NAME):
-        return True  # the CSRF rules below and the language in the key cover them
-    for allowed in extra:
-        if name == allowed or (allowed.endswith("*") and name.startswith(allowed[:-1])):
-            return True
-    return False
+class Snapshot:
+    """The settings every cached view reads per request, read once (again after a change).
+
+    A hit would otherwise go through ``django.conf.settings`` and ``perfkit_settings`` about ten
+    times; ``current()`` returns this object until a setting changes (``setting_changed``, sent
+    by ``override_settings``; production settings never change).
+    """
+
+    __slots__ = ("cookie_names", "cookie_prefixes", "epoch", "header", "session")
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.session: str = settings.SESSION_COOKIE_NAME
+        names = {settings.CSRF_COOKIE_NAME, settings.LANGUAGE_COOKIE_NAME}
+        prefixes = []
+        for allowed in perfkit_settings.VIEW_CACHE_COOKIES:
+            if allowed.endswith("*"):
+                prefixes.append(allowed[:-1])
+            else:
+                names.add(allowed)
+        # the CSRF rules and the language in the key cover the CSRF and language cookies
+        self.cookie_names = frozenset(names)
+        self.cookie_prefixes = tuple(prefixes)
+        self.header = bool(settings.DEBUG and perfkit_settings.VIEW_CACHE_HEADER)
+
+    def allowed_cookie(self, name: str) -> bool:
+        return name in self.cookie_names or name.startswith(self.cookie_prefixes)
 
 
-def bypass(
-    request: HttpRequest, *, per_user: bool, vary: set[str], query: frozenset[str] | None
-) -> bool:
-    """True when the cache must neither serve nor store this request."""
-    if request.method not in ("GET", "HEAD"):
-        return True
-    if not per_user and "HTTP_AUTHORIZATION" in request.META:
-        return True
-    cookies = request.COOKIES
-    if cookies:
-        session_name = settings.SESSION_COOKIE_NAME
-        if not per_user and session_name in cookies:
-            return True
-        if "cookie" not in vary:  # with vary_on=["Cookie"] every cookie is in the key
-            extra = perfkit_settings.VIEW_CACHE_COOKIES
-            for name, value in cookies.items():
-                # an empty value carries nothing (a deleted cookie some clients still send)
-                if value and name != session_name and not _allowed_cookie(name, extra):
-                    return True
-    return query is not None and not set(request.GET) <= query
+def _locale() -> tuple[str, str]:
+    """The active language and time zone, read per request whatever ``USE_I18N``/``USE_TZ`` say.
+
+    ``USE_TZ = False`` turns off Django's conversions, not ``timezone.activate()``: a view may
+    still show ``get_current_timezone_name()`` (``cache_page`` leaves it out of its key and
+    mixes such pages).  ``USE_I18N`` changed by ``override_settings`` does not switch the
+    translation functions Django already resolved, so ``get_language()`` is what renders.
+    """
+    return translation.get_language() or "", timezone.get_current_timezone_name()
+
+
+_epoch = [0]
+_snapshot: list[Snapshot] = []
+
+
+@receiver(setting_changed)
+def _settings_changed(**kwargs: Any) -> None:
+    _epoch[0] += 1  # any setting: the snapshot is rebuilt on the next request
+
+
+def current() -> Snapshot:
+    """The settings snapshot of this moment (rebuilt once after any setting change)."""
+    if _snapshot and _snapshot[0].epoch == _epoch[0]:
+        return _snapshot[0]
+    snapshot = Snapshot(_epoch[0])
+    _snapshot[:] = [snapshot]
+    return snapshot
 
 
 def evaluated_user(request: HttpRequest) -> Any:
@@ -99,19 +133,83 @@ def _user_pk(user: Any) -> str | None:
     return None
 
 
-def _locale() -> tuple[str, str]:
-    return translation.get_language() or "", timezone.get_current_timezone_name()
+def _no_query(request: HttpRequest) -> bool:
+    """True when the request has no query parameters, without parsing an empty query string.
+
+    ``request.GET`` is parsed on first access and then lives in the instance's ``__dict__``
+    (also when a middleware replaced it): only an untouched ``GET`` is judged by the raw string.
+    """
+    if "GET" in request.__dict__:
+        return not request.GET
+    return not request.META.get("QUERY_STRING")
 
 
-def identity_before(request: HttpRequest, user: Any) -> Identity:
-    """The identity the key is built with; ``user`` is the evaluated user (per_user) or None."""
-    auth = request.META.get("HTTP_AUTHORIZATION")
-    return Identity(
-        _user_pk(user),
-        request.COOKIES.get(settings.SESSION_COOKIE_NAME) if request.COOKIES else None,
-        digest(auth) if auth is not None else None,
-        *_locale(),
-    )
+class ViewRules:
+    """The rules of one decorated view, with what depends only on its options computed once."""
+
+    __slots__ = ("per_user", "query", "vary", "vary_all_cookies", "vary_meta")
+
+    def __init__(self, *, per_user: bool, vary: Iterable[str], query: frozenset[str] | None):
+        self.per_user = per_user
+        self.vary = frozenset(h.lower() for h in vary)
+        self.query = query
+        # with vary_on=["Cookie"] every cookie is in the key and the allow-list does not apply
+        self.vary_all_cookies = "cookie" in self.vary
+        self.vary_meta = tuple("HTTP_" + h.upper().replace("-", "_") for h in sorted(self.vary))
+
+    def bypass(self, request: HttpRequest, snapshot: Snapshot) -> bool:
+        """True when the cache must neither serve nor store this request."""
+        if request.method not in ("GET", "HEAD"):
+            return True
+        per_user = self.per_user
+        if not per_user and "HTTP_AUTHORIZATION" in request.META:
+            return True
+        cookies = request.COOKIES
+        if cookies:
+            session_name = snapshot.session
+            if not per_user and session_name in cookies:
+                return True
+            if not self.vary_all_cookies:
+                for name, value in cookies.items():
+                    # an empty value carries nothing (a deleted cookie some clients still send)
+                    if value and name != session_name and not snapshot.allowed_cookie(name):
+                        return True
+        query = self.query
+        if query is None or _no_query(request):
+            return False
+        return not set(request.GET) <= query
+
+    def identity_before(self, request: HttpRequest, user: Any, snapshot: Snapshot) -> Identity:
+        """The identity the key is built with; ``user``: the evaluated user (per_user) or None."""
+        auth = request.META.get("HTTP_AUTHORIZATION")
+        cookies = request.COOKIES
+        return Identity(
+            _user_pk(user),
+            cookies.get(snapshot.session) if cookies else None,
+            digest(auth) if auth is not None else None,
+            *_locale(),
+        )
+
+    def key_text(self, request: HttpRequest, identity: Identity) -> str:
+        """Everything that selects one stored response, as one digest."""
+        query = self.query
+        params: list[Any] = []
+        if not _no_query(request):
+            params = sorted(
+                (name, values)
+                for name, values in request.GET.lists()
+                if query is None or name in query
+            )
+        meta = request.META
+        parts: list[Any] = [request.scheme, request.get_host(), request.path, params]
+        parts += [meta.get(name) for name in self.vary_meta]
+        parts += [identity.language, identity.time_zone]
+        if self.per_user:
+            who = f"u{identity.user}" if identity.user is not None else "anon"
+            if identity.user is None and identity.session is not None:
+                who = "s:" + identity.session  # inside the one digest below, never stored
+            parts += [who, identity.authorization]
+        return digest(repr(parts))
 
 
 def identity_after(request: HttpRequest, before: Identity, user: Any) -> Identity:
@@ -140,30 +238,9 @@ def identity_changed(before: Identity, after: Identity, *, per_user: bool) -> bo
     return not (per_user and before.user is None and before.authorization is not None)
 
 
-def key_text(
-    request: HttpRequest,
-    identity: Identity,
-    *,
-    per_user: bool,
-    vary: Iterable[str],
-    query: frozenset[str] | None,
-) -> str:
-    """Everything that selects one stored response, as one digest."""
-    params = sorted(
-        (name, values) for name, values in request.GET.lists() if query is None or name in query
-    )
-    parts: list[Any] = [request.scheme, request.get_host(), request.path, params]
-    parts += [request.META.get("HTTP_" + h.upper().replace("-", "_")) for h in sorted(vary)]
-    parts += [identity.language, identity.time_zone]
-    if per_user:
-        who = f"u{identity.user}" if identity.user is not None else "anon"
-        if identity.user is None and identity.session is not None:
-            who = "s" + digest(identity.session)
-        parts += [who, identity.authorization]
-    return digest(repr(parts))
-
-
-def unsafe_response(request: HttpRequest, response: HttpResponseBase, vary: set[str]) -> bool:
+def unsafe_response(
+    request: HttpRequest, response: HttpResponseBase, vary: frozenset[str] | set[str]
+) -> bool:
     """True when the response must not be stored whoever asked for it."""
     if response.status_code != 200 or getattr(response, "streaming", False):
         return True

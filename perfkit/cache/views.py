@@ -17,16 +17,21 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from perfkit.cache import viewrules
 from perfkit.cache.catalog import registry
 from perfkit.cache.decorators import CachedFunction, _check, _off_loop
 from perfkit.cache.store import Store
-from perfkit.cache.viewrules import UNBOUNDED_FIX, ViewOptions, unbounded_problem, view_options
+from perfkit.cache.viewrules import (
+    UNBOUNDED_FIX,
+    Snapshot,
+    ViewOptions,
+    ViewRules,
+    unbounded_problem,
+    view_options,
+)
 from perfkit.cache.wrapper import _DEFAULT, _UNCACHED, Decision
-from perfkit.conf import perfkit_settings
 
 __all__ = ["CachedViewMixin", "cached_view"]
 
@@ -77,9 +82,9 @@ def cached_view(
             "@cached_view(vary_on=..., query=...) take a list of names, not one string: "
             "write vary_on=['Accept'] / query=['page']."
         )
+    vary_on = tuple(vary_on)
     _check(timeout, "timeout", allow_none=True)
     _check(stale, "stale", allow_none=True)
-    vary = {h.lower() for h in vary_on}
     allowed = frozenset(query) if query is not None else None
 
     def decorate(view: Any) -> Any:
@@ -97,7 +102,9 @@ def cached_view(
                 "cache_stale": stale,
             }
             return type(view.__name__, (CachedViewMixin, view), attrs)
-        return _ViewCache(view, timeout, depends_on, per_user, vary, allowed, cache, stale).wrapper
+        return _ViewCache(
+            view, timeout, depends_on, per_user, vary_on, allowed, cache, stale
+        ).wrapper
 
     return decorate
 
@@ -111,15 +118,14 @@ class _ViewCache:
         timeout: Any,
         depends_on: Any,
         per_user: bool,
-        vary: set[str],
+        vary: Iterable[str],
         query: frozenset[str] | None,
         cache: str | None,
         stale: float | None,
     ) -> None:
         self.view = view
         self.per_user = per_user
-        self.vary = vary
-        self.query = query
+        self.rules = ViewRules(per_user=per_user, vary=vary, query=query)
 
         def render(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             return view(request, *args, **kwargs)  # the engine's func: names the entries
@@ -150,17 +156,15 @@ class _ViewCache:
         text = _current_key.get(None)
         if text is None:  # key_for(request) / invalidate(request) called by hand
             user = getattr(request, "user", None) if self.per_user else None
-            identity = viewrules.identity_before(request, user)
-            text = viewrules.key_text(
-                request, identity, per_user=self.per_user, vary=self.vary, query=self.query
-            )
+            identity = self.rules.identity_before(request, user, viewrules.current())
+            text = self.rules.key_text(request, identity)
         return "v:" + text
 
-    def _begin(self, request: HttpRequest, user: Any, args: tuple, kwargs: dict) -> _Call:
-        call = _Call(viewrules.identity_before(request, user))
-        text = viewrules.key_text(
-            request, call.identity, per_user=self.per_user, vary=self.vary, query=self.query
-        )
+    def _begin(
+        self, request: HttpRequest, user: Any, args: tuple, kwargs: dict, snapshot: Snapshot
+    ) -> _Call:
+        call = _Call(self.rules.identity_before(request, user, snapshot))
+        text = self.rules.key_text(request, call.identity)
         token = _current_key.set(text)
         try:
             call.store, call.key, call.gkeys = self.engine._begin((request, *args), kwargs)
@@ -179,7 +183,9 @@ class _ViewCache:
 
     def _content(self, call: _Call, request: HttpRequest, response: Any, user: Any) -> Stored:
         """What to store of ``response``, or raise ``_NotStored``."""
-        if request.method != "GET" or viewrules.unsafe_response(request, response, self.vary):
+        if request.method != "GET":
+            raise _NotStored(response)
+        if viewrules.unsafe_response(request, response, self.rules.vary):
             raise _NotStored(response)
         after = viewrules.identity_after(request, call.identity, user)
         if viewrules.identity_changed(call.identity, after, per_user=self.per_user):
@@ -204,16 +210,18 @@ class _ViewCache:
     # -- sync ----------------------------------------------------------------------------------
     def _wrapper(self) -> Callable[..., Any]:
         view = self.view
+        rules = self.rules
 
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            if viewrules.bypass(request, per_user=self.per_user, vary=self.vary, query=self.query):
+            snapshot = viewrules.current()
+            if rules.bypass(request, snapshot):
                 return view(request, *args, **kwargs)
             user = getattr(request, "user", None) if self.per_user else None
-            call = self._begin(request, user, args, kwargs)
+            call = self._begin(request, user, args, kwargs, snapshot)
             self._decide(call, request, args, kwargs)
             if not call.decision.compute:
-                return _rebuild(call.decision.value, call.decision.state)
+                return _rebuild(call.decision.value, call.decision.state, snapshot)
             started = time.perf_counter()
             try:
                 response = view(request, *args, **kwargs)
@@ -227,7 +235,7 @@ class _ViewCache:
                 self._finish(call, None, 0.0)
                 raise
             self._finish(call, content, time.perf_counter() - started)
-            return _rebuild(content, "error" if call.failed else "miss")
+            return _rebuild(content, "error" if call.failed else "miss", snapshot)
 
         wrapped.perfkit_cached = self.engine  # type: ignore[attr-defined]
         return wrapped
@@ -235,19 +243,21 @@ class _ViewCache:
     # -- async ---------------------------------------------------------------------------------
     def _async_wrapper(self) -> Callable[..., Any]:
         view = self.view
+        rules = self.rules
 
         @functools.wraps(view)
         async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            if viewrules.bypass(request, per_user=self.per_user, vary=self.vary, query=self.query):
+            snapshot = viewrules.current()
+            if rules.bypass(request, snapshot):
                 return await view(request, *args, **kwargs)
             user = await _auser(request) if self.per_user else None
-            call = self._begin(request, user, args, kwargs)
+            call = self._begin(request, user, args, kwargs, snapshot)
             if call.store is not None:
                 await _off_loop(call.store, self._decide, call, request, args, kwargs)
             else:
                 self._decide(call, request, args, kwargs)
             if not call.decision.compute:
-                return _rebuild(call.decision.value, call.decision.state)
+                return _rebuild(call.decision.value, call.decision.state, snapshot)
             started = time.perf_counter()
             try:
                 response = await view(request, *args, **kwargs)
@@ -264,7 +274,7 @@ class _ViewCache:
                 await self._afinish(call, None, 0.0)
                 raise
             await self._afinish(call, content, time.perf_counter() - started)
-            return _rebuild(content, "error" if call.failed else "miss")
+            return _rebuild(content, "error" if call.failed else "miss", snapshot)
 
         markcoroutinefunction(wrapped)
         wrapped.perfkit_cached = self.engine  # type: ignore[attr-defined]
@@ -282,12 +292,11 @@ async def _auser(request: HttpRequest) -> Any:
     return user
 
 
-def _rebuild(stored: Stored, state: str) -> HttpResponse:
+def _rebuild(stored: Stored, state: str, snapshot: Snapshot) -> HttpResponse:
     content, status, headers = stored
-    response = HttpResponse(content, status=status)
-    for name, value in headers:
-        response[name] = value
-    if settings.DEBUG and perfkit_settings.VIEW_CACHE_HEADER:
+    # the stored headers hold the Content-Type: HttpResponse then computes no default one
+    response = HttpResponse(content, status=status, headers=dict(headers))
+    if snapshot.header:
         response["X-Perfkit-Cache"] = state
     return response
 

@@ -16,6 +16,8 @@ Version notes (Django 5.2 / 6.0 / 6.1):
   go through ``execute_sql``: it is wrapped too where it exists.
 - ``SQLDeleteCompiler`` inherits ``execute_sql``: uninstall removes the wrapper instead of
   setting the inherited function on the subclass.
+
+A compiler method gone raises ``perfkit.internals.MissingInternalError`` at install.
 """
 
 from __future__ import annotations
@@ -23,13 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import django
 from django.db.models.sql import compiler
 
-from perfkit.exceptions import PerfkitError
+from perfkit.internals import missing
 
 __all__ = [
-    "UnsupportedDjangoError",
     "connect",
     "install",
     "installed",
@@ -39,10 +39,6 @@ __all__ = [
 
 # (class, attribute) -> the class's own attribute before install (None: it was inherited)
 _originals: dict[tuple[type, str], Any] = {}
-
-
-class UnsupportedDjangoError(PerfkitError, RuntimeError):
-    """A Django internal perfkit's ORM hooks need is missing in the installed version."""
 
 
 def testcase_block(atomic: Any) -> bool:
@@ -110,11 +106,8 @@ def _wrap_returning_update(original: Callable[..., Any]) -> Callable[..., Any]:
 def _patch(cls: type, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
     current = getattr(cls, name, None)
     if current is None:
-        raise UnsupportedDjangoError(
-            f"perfkit's ORM invalidation hooks need {cls.__name__}.{name}, which Django "
-            f"{django.get_version()} does not have; pin a supported Django (5.2 to 6.1) or set "
-            f'PERFKIT["INVALIDATION"] = False.'
-        )
+        # not avoidable by a setting: install() wraps the compilers whatever PERFKIT says
+        raise missing("django", f"{cls.__name__}.{name}", "perfkit's ORM invalidation")
     _originals[(cls, name)] = cls.__dict__.get(name)
     setattr(cls, name, make(current))
 

@@ -168,3 +168,24 @@ def test_async_function_on_a_closed_port(down):
         return [await f(1), await f(1), await f.apeek(1)]
 
     assert asyncio.run(scenario()) == [2, 2, MISSING]
+
+
+def test_report_and_log_only_share_one_rate_limited_warning(caplog, settings):
+    # one warning per (name, operation, error type) and ERROR_LOG_INTERVAL, whichever of the
+    # two reported it; log_only has no caller, so its text names no consequence
+    from perfkit.cache import failures
+
+    settings.PERFKIT = {**settings.PERFKIT, "ERROR_LOG_INTERVAL": 3600}
+    error = ConnectionError("refused")
+    with caplog.at_level(logging.WARNING, logger="perfkit.cache"):
+        for _ in range(3):
+            failures.log_only("shop.rates", "down", error, "set_many")
+            failures.report(None, "shop.rates", "k", "down", error, "set_many", closed=False)
+            failures.report(None, "shop.rates", "k", "down", error, "bump", closed=False)
+            failures.log_only("shop.rates", "down", ValueError("bad"), "set_many")
+    assert [r.getMessage() for r in caplog.records if r.name == "perfkit.cache"] == [
+        "perfkit.cache: set_many failed for shop.rates on cache 'down' (ConnectionError: refused)",
+        "perfkit.cache: bump failed for shop.rates on cache 'down' (ConnectionError: refused); "
+        "the invalidation is kept and replayed when the cache answers again",
+        "perfkit.cache: set_many failed for shop.rates on cache 'down' (ValueError: bad)",
+    ]

@@ -11,6 +11,7 @@ path`` writes it as Markdown).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -18,8 +19,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
+from django.urls import path
 
+from perfkit.cache import cached_view
 from tests.cache import view_safety_urls as urls
 
 ROUNDS = 6  # A, B, A, B, A, B
@@ -167,3 +171,36 @@ def test_matrix_table(alias: str) -> None:
     if target:
         with open(target, "a") as out:
             out.write(text + "\n\n")
+
+
+def _plain(request: HttpRequest, case: str) -> HttpResponse:
+    LOCALE_CALLS.append(case)
+    return urls.CASES[case][0](request)
+
+
+LOCALE_CALLS: list[str] = []
+# this module is the URLconf of the test below: each case uncached and cached on each alias
+urlpatterns = [
+    path("plain/<str:case>/", _plain),
+    *(path(f"cached/{a}/<str:case>/", cached_view(60, cache=a)(_plain)) for a in urls.ALIASES),
+]
+
+
+@pytest.mark.parametrize(("use_i18n", "use_tz"), [(False, True), (True, False), (False, False)])
+@pytest.mark.parametrize("case", ["language", "time_zone"])
+def test_language_and_time_zone_pages_are_the_visitors_own_with_i18n_or_tz_off(
+    case: str, use_i18n: bool, use_tz: bool, alias: str
+) -> None:
+    # USE_TZ = False turns off Django's conversions, not timezone.activate(); USE_I18N changed
+    # at run time does not switch the translation functions Django resolved: what renders is
+    # get_language() and get_current_timezone_name(), so both stay in the key (cache_page
+    # leaves them out and mixes these pages).  Each visitor gets what the view renders for them.
+    LOCALE_CALLS.clear()
+    with override_settings(ROOT_URLCONF=__name__, USE_I18N=use_i18n, USE_TZ=use_tz):
+        visitors = [Visitor(case, "alice"), Visitor(case, "bob")]
+        for _ in range(ROUNDS // 2):
+            for visitor in visitors:
+                get = functools.partial(visitor.client.get, headers=visitor.headers)
+                plain = get(f"/plain/{case}/").content
+                assert get(f"/cached/{alias}/{case}/").content == plain, visitor.name
+    assert ROUNDS < len(LOCALE_CALLS) <= ROUNDS + 2  # at most once per visitor uncached

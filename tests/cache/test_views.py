@@ -438,3 +438,85 @@ def test_invalidate_and_key_for_take_a_request(db):
     engine.invalidate(rf.get("/p/?a=1"))
     view(rf.get("/p/?a=1"))
     assert len(calls) == 2
+
+
+def test_setting_changes_reach_the_next_request(db, settings):
+    # the settings a hit reads are read once, and again after any setting change
+    view, calls = counted()
+
+    def visit(**cookies):
+        request = rf.get("/s/")
+        request.COOKIES.update(cookies)
+        return view(request)
+
+    assert not visit().has_header("X-Perfkit-Cache")
+    settings.DEBUG = True
+    assert visit()["X-Perfkit-Cache"] == "hit"
+    visit(consent="yes"), visit(consent="yes")
+    assert len(calls) == 3  # "consent" is not allowed yet: both bypass
+    settings.PERFKIT = {**settings.PERFKIT, "VIEW_CACHE_COOKIES": ["consent", "sid"]}
+    assert visit(consent="yes", sid="s1")["X-Perfkit-Cache"] == "hit"
+    settings.SESSION_COOKIE_NAME = "sid"
+    assert not visit(sid="s1").has_header("X-Perfkit-Cache")  # the session cookie: bypassed
+    assert len(calls) == 4
+
+
+def test_language_is_in_the_key_without_i18n(db, settings):
+    # USE_I18N switched by override_settings does not switch Django's translation functions
+    # (django.utils.translation.Trans resolves them once): the language that renders is
+    # get_language(), so it is read per request whatever USE_I18N says
+    from django.utils import translation
+
+    settings.USE_I18N = False
+
+    @cached_view(60)
+    def page(request):
+        return HttpResponse(f"lang={translation.get_language()}")
+
+    with translation.override("de"):
+        expected = f"lang={translation.get_language()}".encode()
+        assert page(rf.get("/l/")).content == expected
+    with translation.override("fr"):
+        assert page(rf.get("/l/")).content == f"lang={translation.get_language()}".encode()
+
+
+def test_time_zone_is_in_the_key_without_use_tz(db, settings):
+    # USE_TZ = False: Django converts no datetime, but a view may still show the active zone
+    from django.utils import timezone
+
+    settings.USE_TZ = False
+
+    @cached_view(60)
+    def page(request):
+        return HttpResponse(f"tz={timezone.get_current_timezone_name()}")
+
+    with timezone.override("Europe/Berlin"):
+        assert page(rf.get("/t/")).content == b"tz=Europe/Berlin"
+    assert page(rf.get("/t/")).content == b"tz=Asia/Seoul"
+
+
+def test_a_query_set_by_a_middleware_is_keyed_and_checked(db):
+    # an empty query string is not parsed, but a request.GET replaced by a middleware counts
+    from django.http import QueryDict
+
+    calls = []
+
+    @cached_view(60, query=["page"])
+    def page(request):
+        calls.append(1)
+        return HttpResponse(f"page={request.GET.get('page', '1')} x={request.GET.get('x')}")
+
+    def visit(query):
+        request = rf.get("/q/")
+        request.GET = QueryDict(query)
+        return page(request).content
+
+    assert [visit(""), visit(""), visit("page=2"), visit("page=2")] == [
+        b"page=1 x=None",
+        b"page=1 x=None",
+        b"page=2 x=None",
+        b"page=2 x=None",
+    ]
+    assert len(calls) == 2
+    assert [visit("x=1"), visit("x=1")] == [b"page=1 x=1"] * 2  # not in query=: bypassed
+    assert len(calls) == 4

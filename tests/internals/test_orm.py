@@ -69,3 +69,18 @@ def test_update_returning_is_wrapped_where_django_has_it():
     if has_it:
         method = compiler.SQLUpdateCompiler.execute_returning_sql
         assert method.__module__ == "perfkit.internals.orm"
+
+
+def test_a_missing_compiler_method_names_django_and_the_feature():
+    from perfkit.internals import MissingInternalError
+
+    class Compiler:  # a Django whose compiler lost the method
+        pass
+
+    with pytest.raises(MissingInternalError) as info:
+        orm._patch(Compiler, "execute_sql", orm._wrap_insert)
+    assert str(info.value).startswith(
+        f"perfkit's ORM invalidation needs Compiler.execute_sql, which django "
+        f"{django.__version__} does not have"
+    )
+    assert (Compiler, "execute_sql") not in orm._originals
