@@ -23,15 +23,13 @@ import json
 import os
 import pickle
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from _redis import start_redis  # benchmarks/ is on sys.path when a script runs
+from _redis import private_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -254,11 +252,8 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=2000)
     parser.add_argument("--entries", type=int, default=100_000)
     args = parser.parse_args()
-    os.sched_setaffinity(0, {0})
-    tmp = tempfile.mkdtemp(prefix=f"perfkit-bench-cache-{os.getpid()}-")
-    server, port = start_redis(tmp)
-    try:
-        setup_django(port)
+    with private_redis("cache") as start:
+        setup_django(start())
         import django
         import redis
 
@@ -277,10 +272,6 @@ def main() -> None:
             "invalidation": invalidation(args.entries),
             "stampede": stampede(),
         }
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
     (RESULTS / "cache.json").write_text(text + "\n")
