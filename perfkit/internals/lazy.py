@@ -21,7 +21,7 @@ def uninstall() -> None:
     """Nothing to restore."""
 
 
-def lazy_value(obj: LazyObject) -> Any:
+def lazy_value(obj: LazyObject[Any]) -> Any:
     """What ``obj`` wraps once evaluated; None while it is not (nothing is evaluated here)."""
     wrapped = obj._wrapped  # type: ignore[attr-defined]
     return None if wrapped is empty else wrapped
