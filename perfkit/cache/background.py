@@ -17,6 +17,7 @@ child starts its own threads.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import queue
@@ -25,13 +26,14 @@ import time
 from typing import Any, NamedTuple
 
 from django.db import close_old_connections, connections
+from django.utils import timezone, translation
 
 from perfkit.cache import failures
 from perfkit.cache.store import get_store
 from perfkit.conf import OPTIONS, perfkit_settings
 from perfkit.exceptions import ImproperlyConfiguredError
 
-__all__ = ["PENDING", "QUEUED", "QUEUE_SIZE", "Job", "drain", "pending", "submit"]
+__all__ = ["PENDING", "QUEUED", "QUEUE_SIZE", "Job", "drain", "job", "pending", "submit"]
 
 logger = logging.getLogger("perfkit.cache")
 
@@ -50,6 +52,34 @@ class Job(NamedTuple):
     key: str
     gkeys: tuple[str, ...]
     decision: Any  # a "refresh" Decision: generation tokens read before computing, lock token
+    context: contextvars.Context  # the caller's contextvars (perfkit's isolated_cache)
+    language: str | None  # the caller's active language and time zone (thread-locals)
+    tzinfo: Any
+
+
+def job(
+    wrapper: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    alias: str,
+    key: str,
+    gkeys: tuple[str, ...],
+    decision: Any,
+) -> Job:
+    """A ``Job`` that computes as the calling request would have: its context, language and
+    time zone (Django keeps those two per thread)."""
+    return Job(
+        wrapper,
+        args,
+        kwargs,
+        alias,
+        key,
+        gkeys,
+        decision,
+        contextvars.copy_context(),
+        translation.get_language(),
+        timezone.get_current_timezone(),
+    )
 
 
 class _State:
@@ -57,7 +87,7 @@ class _State:
         self.pid = os.getpid()
         self.queue: queue.Queue[Job] = queue.Queue(QUEUE_SIZE)
         self.threads: list[threading.Thread] = []
-        self.keys: set[str] = set()  # queued or running
+        self.keys: set[tuple[str, str]] = set()  # (alias, key) queued or running
         self.lock = threading.Lock()
         self.idle = threading.Condition(self.lock)
 
@@ -101,14 +131,15 @@ def submit(job: Job) -> str | None:
     if wanted <= 0:
         return None
     state = _current()
+    ident = (job.alias, job.key)
     with state.lock:
-        if job.key in state.keys:
+        if ident in state.keys:
             return PENDING
         try:
             state.queue.put_nowait(job)
         except queue.Full:
             return None
-        state.keys.add(job.key)
+        state.keys.add(ident)
         state.threads = [t for t in state.threads if t.is_alive()]
         while len(state.threads) < wanted:
             thread = threading.Thread(
@@ -147,14 +178,21 @@ def _work(state: _State) -> None:
     while True:
         job = state.queue.get()
         try:
-            _run(job)
+            # in a copy of the caller's context: the function sees what it would have seen in
+            # the request (translation.override, timezone.override, perfkit's isolated_cache)
+            job.context.run(_run_as_caller, job)
         except Exception:  # never let a thread die: the next job still needs it
             logger.exception("perfkit.cache: the background refresh of %s failed", job.key)
         finally:
             with state.idle:
-                state.keys.discard(job.key)
+                state.keys.discard((job.alias, job.key))
                 state.idle.notify_all()
             state.queue.task_done()
+
+
+def _run_as_caller(job: Job) -> None:
+    with translation.override(job.language), timezone.override(job.tzinfo):
+        _run(job)
 
 
 def _run(job: Job) -> None:

@@ -19,6 +19,8 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpRequest
+
 from perfkit.cache import background, clock, envelope
 from perfkit.cache.store import Store
 from perfkit.conf import perfkit_settings
@@ -71,8 +73,14 @@ def background_refresh(wrapper: Any, args: tuple[Any, ...], kwargs: dict[str, An
         return False
 
 
-def can_hand_off() -> bool:
-    """Is a refresher there to take refreshes off the request (Celery's, or threads)?"""
+def can_hand_off(args: tuple[Any, ...]) -> bool:
+    """Is a refresher there to take this call's refreshes off the request?
+
+    Never for a call on a request (``@cached_view``): its refresh renders the view, whose
+    response is checked and stored by the view wrapper, for the request under way.
+    """
+    if args and isinstance(args[0], HttpRequest):
+        return False
     return _refresher[0] is not None or background.threads_setting() > 0
 
 
@@ -94,12 +102,17 @@ def hand_off(
     in-process threads keep the lock until they stored, then release it by token.  False: the
     caller refreshes in its request, still holding the lock.
     """
-    if background_refresh(wrapper, args, kwargs):
+    if args and isinstance(args[0], HttpRequest):  # @cached_view: see can_hand_off
+        return False
+    try:
+        if background_refresh(wrapper, args, kwargs):
+            release(store, key, decision.locked)
+            return True
+        job = background.job(wrapper, args, kwargs, store.alias, key, gkeys, decision)
+        taken = background.submit(job)
+    except BaseException:  # a bad REFRESH_THREADS: no refresh, so no lock either
         release(store, key, decision.locked)
-        return True
-    taken = background.submit(
-        background.Job(wrapper, args, kwargs, store.alias, key, gkeys, decision)
-    )
+        raise
     if taken == background.PENDING:  # this process refreshes the key already
         release(store, key, decision.locked)
     return taken is not None

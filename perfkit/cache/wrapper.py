@@ -182,7 +182,11 @@ class Engine:
         try:
             if state is envelope.EARLY or state is envelope.STALE:
                 entry = cast(envelope.Envelope, entry)  # early or stale: an entry is there
-                if state is envelope.EARLY and self.stale is not None and stampede.can_hand_off():
+                if (
+                    state is envelope.EARLY
+                    and self.stale is not None
+                    and stampede.can_hand_off(args)
+                ):
                     # with stale= an expired value is served while a background refresh runs:
                     # nobody waits at expiry, so refreshing early would only refresh more often
                     return self._serve(store, key, gkeys, entry, state)

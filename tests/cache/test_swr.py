@@ -323,3 +323,49 @@ def test_refresh_threads_is_checked(settings, value):
     with pytest.raises(ImproperlyConfiguredError) as info:
         background.threads_setting()
     assert str(info.value).startswith(f'PERFKIT["REFRESH_THREADS"] is {value!r}:')
+
+
+def test_a_stale_view_is_refreshed_by_its_request(db, settings):
+    """@cached_view: the view wrapper checks and stores the response, so its request refreshes."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from perfkit.cache import cached_view
+
+    settings.DEBUG = True
+    calls: list[str] = []
+
+    @cached_view(10, stale=60)
+    def page(request):
+        calls.append(threading.current_thread().name)
+        return HttpResponse(f"page {len(calls)}")
+
+    rf = RequestFactory()
+    with clock.use(clock.FakeClock()) as fake:
+        assert page(rf.get("/p/")).content == b"page 1"
+        fake.advance(11)
+        response = page(rf.get("/p/"))
+        assert (response.content, response["X-Perfkit-Cache"]) == (b"page 2", "miss")
+        assert background.pending() == 0
+        response = page(rf.get("/p/"))
+        assert (response.content, response["X-Perfkit-Cache"]) == (b"page 2", "hit")
+    assert calls == ["MainThread", "MainThread"]
+
+
+def test_the_refresh_runs_in_the_callers_context(db):
+    """Active language and time zone as in the request that handed the refresh off."""
+    from django.utils import timezone, translation
+
+    seen: list[tuple[str | None, str]] = []
+
+    @cached(timeout=10, stale=60, early_refresh=False)
+    def f():
+        seen.append((translation.get_language(), timezone.get_current_timezone_name()))
+        return len(seen)
+
+    with clock.use(clock.FakeClock()) as fake:
+        with translation.override("fr"), timezone.override("Europe/Paris"):
+            make_stale(f, fake)
+            assert f() == 1
+        assert background.drain(15)
+    assert seen == [("fr", "Europe/Paris"), ("fr", "Europe/Paris")]
