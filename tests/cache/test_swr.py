@@ -8,6 +8,7 @@ no timing assertions.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -369,3 +370,50 @@ def test_the_refresh_runs_in_the_callers_context(db):
             assert f() == 1
         assert background.drain(15)
     assert seen == [("fr", "Europe/Paris"), ("fr", "Europe/Paris")]
+
+
+@pytest.fixture
+def one_slot_queue() -> Iterator[None]:
+    import queue
+
+    saved = background._state[0]
+    state = background._state[0] = background._State()
+    state.queue = queue.Queue(1)
+    yield
+    assert background.drain(30)
+    background._state[0] = saved
+
+
+def test_a_full_queue_refreshes_in_the_request(db, gate, one_slot_queue):
+    """The queue is bounded: past it, the caller refreshes itself (as with REFRESH_THREADS=0)."""
+
+    @cached(timeout=10, stale=60, early_refresh=False)
+    def f(n):
+        return (n, gate())
+
+    with clock.use(clock.FakeClock()) as fake:
+        for n in (1, 2, 3):
+            f(n)
+        fake.advance(11)
+        gate.close()
+        assert f(1) == (1, 1)  # taken by the thread, which blocks
+        assert gate.entered.wait(15)
+        assert f(2) == (2, 2)  # queued behind it: the queue is full now
+        gate.opened.set()  # f(3) below computes in this thread
+        assert f(3)[0] == 3
+        assert background.drain(15)
+    assert gate.threads.count("MainThread") == 4
+    assert gate.threads.count("perfkit-refresh") == 2
+
+
+def test_a_forked_child_starts_its_own_refresher():
+    state = background._current()
+    state.pid = -1  # as seen from a child forked after the parent started its threads
+    try:
+        child = background._current()
+        assert child is not state
+        assert child.threads == []
+        assert child.keys == set()
+    finally:
+        background._state[0] = state
+        state.pid = os.getpid()
