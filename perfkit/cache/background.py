@@ -181,7 +181,7 @@ def _work(state: _State) -> None:
             # in a copy of the caller's context: the function sees what it would have seen in
             # the request (translation.override, timezone.override, perfkit's isolated_cache)
             job.context.run(_run_as_caller, job)
-        except Exception:  # never let a thread die: the next job still needs it
+        except BaseException:  # never let a thread die: the next job still needs it
             logger.exception("perfkit.cache: the background refresh of %s failed", job.key)
         finally:
             with state.idle:
@@ -208,6 +208,9 @@ def _run(job: Job) -> None:
             # failure is reported like one in the request
             wrapper._refresh_failed(store, job.key, job.gkeys, decision, exc)
             return
+        except BaseException as exc:  # SystemExit & co. from the function: the lock goes too
+            wrapper._refresh_failed(store, job.key, job.gkeys, decision, exc)
+            raise
         spent = time.perf_counter() - started
         wrapper._stats.refreshes += 1
         try:

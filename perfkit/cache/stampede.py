@@ -126,8 +126,10 @@ def keep_servable(
     Without this, a refresh still running when ``soft + stale`` passes would turn every caller
     into a miss waiting for it.  The entry is stored again unchanged (value, generation tokens,
     computed_at) but stale from ``now``: it restarts its window, is still never served as fresh,
-    and a write still makes it unservable.  Called only by the lock holder, so no refresh of
-    this process overwrote it.
+    and a write still makes it unservable.  Called by the lock holder before it hands the
+    refresh off, so no in-process refresh of this key can have stored meanwhile (a Celery
+    refresh queued earlier might: the fresh value is then overwritten by this stale one, and
+    refreshed once more).
     """
     stale = wrapper.stale or 0
     if not stale or entry.soft + stale - now >= max(1.0, 2 * entry.compute_time):

@@ -258,7 +258,7 @@ class Engine:
         return Decision(False, entry.value)
 
     def _refresh_failed(
-        self, store: Store, key: str, gkeys: tuple, decision: Decision, error: Exception
+        self, store: Store, key: str, gkeys: tuple, decision: Decision, error: BaseException
     ) -> None:
         """An early or stale refresh raised: the caller gets the cached value; report it."""
         if decision.locked is not None:
