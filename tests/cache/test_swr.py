@@ -384,26 +384,35 @@ def one_slot_queue() -> Iterator[None]:
     background._state[0] = saved
 
 
-def test_a_full_queue_refreshes_in_the_request(db, gate, one_slot_queue):
+def test_a_full_queue_refreshes_in_the_request(db, one_slot_queue):
     """The queue is bounded: past it, the caller refreshes itself (as with REFRESH_THREADS=0)."""
+    opened, entered = threading.Event(), threading.Event()
+    threads: list[str] = []
 
     @cached(timeout=10, stale=60, early_refresh=False)
     def f(n):
-        return (n, gate())
+        name = threading.current_thread().name
+        threads.append(name)
+        if name == "perfkit-refresh":  # the refresher blocks, the request never does
+            entered.set()
+            assert opened.wait(15)
+        return (n, len(threads))
 
-    with clock.use(clock.FakeClock()) as fake:
-        for n in (1, 2, 3):
-            f(n)
-        fake.advance(11)
-        gate.close()
-        assert f(1) == (1, 1)  # taken by the thread, which blocks
-        assert gate.entered.wait(15)
-        assert f(2) == (2, 2)  # queued behind it: the queue is full now
-        gate.opened.set()  # f(3) below computes in this thread
-        assert f(3)[0] == 3
-        assert background.drain(15)
-    assert gate.threads.count("MainThread") == 4
-    assert gate.threads.count("perfkit-refresh") == 2
+    try:
+        with clock.use(clock.FakeClock()) as fake:
+            for n in (1, 2, 3):
+                f(n)
+            fake.advance(11)
+            assert f(1) == (1, 1)  # taken by the thread, which blocks
+            assert entered.wait(15)
+            assert f(2) == (2, 2)  # queued behind it: the queue is full now
+            assert f(3) == (3, 5)  # refreshed in this request
+            opened.set()
+            assert background.drain(15)
+    finally:
+        opened.set()
+    assert threads.count("MainThread") == 4
+    assert threads.count("perfkit-refresh") == 2
 
 
 def test_a_forked_child_starts_its_own_refresher():
