@@ -90,6 +90,19 @@ OPTIONS: dict[str, Option] = {
         None,
         _non_negative,
     ),
+    "REFRESH_THREADS": Option(
+        1,
+        (int,),
+        "Threads per process that refresh stale (and XFetch-early) `@cached` values in the "
+        "background while callers get the cached value; used when Celery does not take the "
+        "refresh. 0: the caller that wins the lock refreshes in its own request.",
+        None,
+        lambda value: (
+            None
+            if not isinstance(value, bool) and 0 <= value <= 64
+            else "must be an integer from 0 to 64"
+        ),
+    ),
     "XFETCH_BETA": Option(
         1.0,
         _NUM,
@@ -224,6 +237,7 @@ class PerfkitSettings:
     INVALIDATION_ALIASES: list[str]
     LOCK_TIMEOUT: float
     LOCK_WAIT: float
+    REFRESH_THREADS: int
     XFETCH_BETA: float
     ERROR_LOG_INTERVAL: float
     GENERATION_TIMEOUT: float | None

@@ -6,7 +6,10 @@ compute themselves.  The lock expires after ``LOCK_TIMEOUT`` seconds, so a crash
 not block the key; its release deletes the lock only while it still holds the holder's random
 token (an atomic compare-and-delete, see perfkit.internals.caches.delete_if_equal), so a late
 holder never deletes the lock of the caller that took it after expiry.
-``set_background_refresher`` lets perfkit.warming refresh stale entries in Celery.
+A caller that finds a servable stale (or XFetch-early) value and wins the lock hands the refresh
+off (``hand_off``): to the refresher installed with ``set_background_refresher`` (perfkit.warming
+installs Celery's), else to the in-process threads of perfkit.cache.background
+(``PERFKIT["REFRESH_THREADS"]``); only when neither takes it does it refresh in its request.
 """
 
 from __future__ import annotations
@@ -16,12 +19,23 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from perfkit.cache import clock
+from django.http import HttpRequest
+
+from perfkit.cache import background, clock, envelope
 from perfkit.cache.store import Store
 from perfkit.conf import perfkit_settings
 from perfkit.internals.caches import delete_if_equal
 
-__all__ = ["acquire", "background_refresh", "release", "set_background_refresher", "wait"]
+__all__ = [
+    "acquire",
+    "background_refresh",
+    "can_hand_off",
+    "hand_off",
+    "keep_servable",
+    "release",
+    "set_background_refresher",
+    "wait",
+]
 
 logger = logging.getLogger("perfkit.cache")
 
@@ -57,6 +71,73 @@ def background_refresh(wrapper: Any, args: tuple[Any, ...], kwargs: dict[str, An
             exc_info=True,
         )
         return False
+
+
+def can_hand_off(args: tuple[Any, ...]) -> bool:
+    """Is a refresher there to take this call's refreshes off the request?
+
+    Never for a call on a request (``@cached_view``): its refresh renders the view, whose
+    response is checked and stored by the view wrapper, for the request under way.
+    """
+    if args and isinstance(args[0], HttpRequest):
+        return False
+    return _refresher[0] is not None or background.threads_setting() > 0
+
+
+def hand_off(
+    wrapper: Any,
+    store: Store,
+    key: str,
+    gkeys: tuple[str, ...],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    decision: Any,
+) -> bool:
+    """Have this refresh run outside the request; True when taken (serve the cached value).
+
+    ``decision`` is the caller's "refresh" decision: its generation tokens (read before the
+    refresh computes) and its lock token.  The installed refresher (Celery) is asked first: it
+    dedups its queue with a lock of its own, so the single-flight lock goes at once (held until
+    a worker stores, a write meanwhile would make the next caller wait for a queue).  The
+    in-process threads keep the lock until they stored, then release it by token.  False: the
+    caller refreshes in its request, still holding the lock.
+    """
+    if args and isinstance(args[0], HttpRequest):  # @cached_view: see can_hand_off
+        return False
+    try:
+        if background_refresh(wrapper, args, kwargs):
+            release(store, key, decision.locked)
+            return True
+        job = background.job(wrapper, args, kwargs, store.alias, key, gkeys, decision)
+        taken = background.submit(job)
+    except BaseException:  # a bad REFRESH_THREADS: no refresh, so no lock either
+        release(store, key, decision.locked)
+        raise
+    if taken == background.PENDING:  # this process refreshes the key already
+        release(store, key, decision.locked)
+    return taken is not None
+
+
+def keep_servable(
+    wrapper: Any, store: Store, key: str, entry: envelope.Envelope, now: float
+) -> None:
+    """A stale value handed off near the end of its ``stale`` window stays servable meanwhile.
+
+    Without this, a refresh still running when ``soft + stale`` passes would turn every caller
+    into a miss waiting for it.  The entry is stored again unchanged (value, generation tokens,
+    computed_at) but stale from ``now``: it restarts its window, is still never served as fresh,
+    and a write still makes it unservable.  Called by the lock holder before it hands the
+    refresh off, so no in-process refresh of this key can have stored meanwhile (a Celery
+    refresh queued earlier might: the fresh value is then overwritten by this stale one, and
+    refreshed once more).
+    """
+    stale = wrapper.stale or 0
+    if not stale or entry.soft + stale - now >= max(1.0, 2 * entry.compute_time):
+        return
+    kept: Any = entry._replace(soft=now)
+    if wrapper._resolved.json:
+        kept = envelope.envelope_to_json(kept, f"@cached {wrapper.perfkit_name}")
+    store.set_many({key: kept}, timeout=stale)
 
 
 def lock_key(key: str) -> str:

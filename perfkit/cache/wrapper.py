@@ -242,18 +242,25 @@ class Engine:
         try:
             if state is envelope.EARLY or state is envelope.STALE:
                 entry = cast(envelope.Envelope, entry)  # early or stale: an entry is there
+                if (
+                    state is envelope.EARLY
+                    and self.stale is not None
+                    and stampede.can_hand_off(args)
+                ):
+                    # with stale= an expired value is served while a background refresh runs:
+                    # nobody waits at expiry, so refreshing early would only refresh more often
+                    return self._serve(store, key, gkeys, entry, state)
                 token = stampede.acquire(store, key)
-                if token is None:
+                if token is None:  # a refresh is running (here, in a thread or in a worker)
                     return self._serve(store, key, gkeys, entry, state)
-                if state is envelope.STALE and stampede.background_refresh(self, args, kwargs):
-                    # queued: the refresher dedups its own queue, so the lock goes now; held
-                    # until the worker stores, a write meanwhile would make the next caller
-                    # wait LOCK_WAIT for it
-                    stampede.release(store, key, token)
-                    return self._serve(store, key, gkeys, entry, state)
-                self._stats.refreshes += 1
                 tokens = generations.snapshot(store, gkeys, found)
-                return Decision(True, entry.value, tokens, locked=token, state="refresh")
+                decision = Decision(True, entry.value, tokens, locked=token, state="refresh")
+                if state is envelope.STALE:  # before the hand-off: its store must come after
+                    stampede.keep_servable(self, store, key, entry, now)
+                if stampede.hand_off(self, store, key, gkeys, args, kwargs, decision):
+                    return self._serve(store, key, gkeys, entry, state)
+                self._stats.refreshes += 1  # no refresher took it: this caller refreshes
+                return decision
             locked = stampede.acquire(store, key) if self.lock else None
             if locked is not None:
                 # double-checked: a holder may have stored and released between our read and
@@ -312,7 +319,7 @@ class Engine:
         return Decision(False, entry.value)
 
     def _refresh_failed(
-        self, store: Store, key: str, gkeys: tuple, decision: Decision, error: Exception
+        self, store: Store, key: str, gkeys: tuple, decision: Decision, error: BaseException
     ) -> None:
         """An early or stale refresh raised: the caller gets the cached value; report it."""
         if decision.locked is not None:

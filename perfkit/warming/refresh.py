@@ -3,8 +3,10 @@
 ``install_refresher()`` hands ``enqueue_refresh`` to ``perfkit.cache.set_background_refresher``.
 On a stale serve perfkit.cache calls it; it enqueues ``perfkit.refresh`` (JSON arguments) unless
 a refresh of the same key is already queued or running, and returns True so the request just
-serves the stale value.  It returns False (perfkit.cache then refreshes in-process) when Celery
-is not active, ``PERFKIT["REFRESH_IN_BACKGROUND"]`` is off, or the arguments are not JSON.
+serves the stale value.  It returns False when Celery is not active,
+``PERFKIT["REFRESH_IN_BACKGROUND"]`` is off, the broker does not answer, or the arguments are not
+JSON: perfkit.cache then hands the refresh to its in-process threads (``REFRESH_THREADS``), or
+refreshes in the request when there are none.
 """
 
 from __future__ import annotations
@@ -122,12 +124,15 @@ def enqueue_refresh(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     except WarmingArgumentError as exc:
         logger.debug("perfkit.refresh of %s stays in-process: %s", name, exc)
         return False
-    if not _broker_answers(app):
-        return False
     lock = f"{perfkit_settings.KEY_PREFIX}:warm:refresh:{func.key_for(*args, **kwargs)}"
     cache = _chunks.lock_cache(func)
     if not cache.add(lock, 1, refresh_lock_ttl()):
-        return True  # a refresh of this entry is already queued or running: drop this one
+        # a refresh of this entry is already queued or running: drop this one (before the
+        # broker probe: every stale serve while a worker refreshes gets here)
+        return True
+    if not _broker_answers(app):
+        cache.delete(lock)
+        return False
     try:
         app.signature(
             "perfkit.refresh",

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.core.cache import caches
 
-from perfkit.cache import cached, clock, set_background_refresher, stats
+from perfkit.cache import background, cached, clock, set_background_refresher, stats
 
 
 @pytest.fixture(params=["locmem", "redis"])
@@ -62,7 +62,9 @@ def test_without_lock_every_thread_computes(db):
     assert len(runs) == 8
 
 
-def test_stale_values_are_served_while_one_caller_refreshes(shared_alias, signal_log):
+def test_stale_values_are_served_while_one_caller_refreshes(shared_alias, signal_log, settings):
+    """REFRESH_THREADS = 0: the caller that wins the lock refreshes in its request."""
+    settings.PERFKIT = {**settings.PERFKIT, "REFRESH_THREADS": 0}
     runs = []
 
     @cached(timeout=0.2, cache=shared_alias, stale=30, early_refresh=False)
@@ -79,6 +81,27 @@ def test_stale_values_are_served_while_one_caller_refreshes(shared_alias, signal
     assert sum(1 for name, _ in signal_log if name == "cache_stale") == 7
     counters = stats(slow)[slow.perfkit_name]
     assert (counters["stale"], counters["refreshes"], counters["misses"]) == (7, 1, 1)
+    assert slow() == 2
+
+
+def test_stale_values_are_served_while_a_thread_refreshes(shared_alias, signal_log):
+    """The default (REFRESH_THREADS = 1): every caller gets the stale value, none computes."""
+    runs = []
+
+    @cached(timeout=0.2, cache=shared_alias, stale=30, early_refresh=False)
+    def slow():
+        runs.append(threading.current_thread().name)
+        time.sleep(0.2)
+        return len(runs)
+
+    assert slow() == 1
+    time.sleep(0.25)
+    assert run_threads(8, slow) == [1] * 8
+    assert background.drain(15)
+    assert runs == ["MainThread", "perfkit-refresh"]
+    assert sum(1 for name, _ in signal_log if name == "cache_stale") == 8
+    counters = stats(slow)[slow.perfkit_name]
+    assert (counters["stale"], counters["refreshes"], counters["misses"]) == (8, 1, 1)
     assert slow() == 2
 
 
@@ -138,12 +161,15 @@ def test_a_queued_refresh_does_not_make_the_next_caller_wait(db, settings):
     assert len(asked) == 1
 
 
-def test_failing_background_refresher_falls_back_to_refreshing_in_process(db):
+@pytest.mark.parametrize("threads", [0, 1])
+def test_failing_background_refresher_falls_back_to_refreshing_in_process(db, settings, threads):
+    """A failing installed refresher: perfkit's threads take the refresh, else the request."""
+    settings.PERFKIT = {**settings.PERFKIT, "REFRESH_THREADS": threads}
     runs = []
 
     @cached(timeout=0.1, stale=30, early_refresh=False)
     def f():
-        runs.append(1)
+        runs.append(threading.current_thread().name)
         return len(runs)
 
     f()
@@ -154,9 +180,12 @@ def test_failing_background_refresher_falls_back_to_refreshing_in_process(db):
 
     set_background_refresher(broken)
     try:
-        assert f() == 2
+        assert f() == (2 if threads == 0 else 1)
+        assert background.drain(15)
     finally:
         set_background_refresher(None)
+    assert runs[1] == ("MainThread" if threads == 0 else "perfkit-refresh")
+    assert f() == 2
 
 
 def test_set_background_refresher_rejects_non_callables():
@@ -185,7 +214,9 @@ def test_xfetch_recomputes_hot_keys_early(db, settings):
         return 0
 
     assert f() == 1
-    assert f() == 2  # delta * beta pushes "now" past expiry: one caller refreshes early
+    assert f() == 1  # delta * beta pushes "now" past expiry: refreshed early, in the background
+    assert background.drain(15)
+    assert f.peek() == 2
     assert stats(f)[f.perfkit_name]["refreshes"] == 1
     g(), g()
     assert len(runs) == 3

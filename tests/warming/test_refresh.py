@@ -35,7 +35,23 @@ def test_a_stale_entry_is_refreshed_by_the_worker_once(celery_app, records, sett
     assert not computed[1].endswith(":MainThread")
 
 
-def test_without_background_refresh_the_request_refreshes_itself(celery_app, records):
+def test_without_celery_refresh_a_thread_refreshes(celery_app, records):
+    """REFRESH_IN_BACKGROUND off: perfkit.cache's own thread refreshes, not the request."""
+    from perfkit.cache import background
+
+    first = cachedfuncs.stale_clock(2)
+    time.sleep(1.2)
+    assert cachedfuncs.stale_clock(2) == first  # stale: the request does not compute
+    assert background.drain(15)
+    assert queued(celery_app) == 0
+    assert cachedfuncs.stale_clock.peek(2) != first
+    computed = records.recorded()
+    assert computed[0].endswith(":MainThread")
+    assert computed[1].endswith(":perfkit-refresh")
+
+
+def test_with_refresh_threads_0_the_request_refreshes_itself(celery_app, records, settings):
+    settings.PERFKIT = {**settings.PERFKIT, "REFRESH_THREADS": 0}
     first = cachedfuncs.stale_clock(2)
     time.sleep(1.2)
     cachedfuncs.stale_clock(2)  # refreshes in this call: nothing to wait for
@@ -44,28 +60,52 @@ def test_without_background_refresh_the_request_refreshes_itself(celery_app, rec
     assert all(c.endswith(":MainThread") for c in records.recorded())
 
 
-def test_a_broker_outage_falls_back_to_refreshing_in_the_request(settings, records):
+@pytest.mark.parametrize("threads", [0, 1])
+def test_a_broker_outage_falls_back_to_refreshing_in_process(settings, records, threads):
+    """The broker is down: perfkit's thread refreshes (REFRESH_THREADS=0: the request)."""
     from celery import Celery
 
+    from perfkit.cache import background
     from perfkit.warming.celery import configure_celery
 
     app = Celery("perfkit_dead_broker_tests", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
     configure_celery(app)
-    settings.PERFKIT = {**settings.PERFKIT, "REFRESH_IN_BACKGROUND": True}
+    settings.PERFKIT = {
+        **settings.PERFKIT,
+        "REFRESH_IN_BACKGROUND": True,
+        "REFRESH_THREADS": threads,
+    }
     first = cachedfuncs.stale_clock(3)
     time.sleep(1.2)
     started = time.monotonic()
     cachedfuncs.stale_clock(3)
     assert time.monotonic() - started < 1.0  # a quick probe, not redis-py's retries
+    assert background.drain(15)
     assert cachedfuncs.stale_clock.peek(3) != first
-    assert all(c.endswith(":MainThread") for c in records.recorded())
+    where = ":MainThread" if threads == 0 else ":perfkit-refresh"
+    assert records.recorded()[1].endswith(where)
     # no refresh lock is left behind: the next stale serve may enqueue again
     from django.core.cache import caches
 
     key = cachedfuncs.stale_clock.key_for(3)
     assert caches["redis"].get(f"pkt:warm:refresh:{key}") is None
+
+
+def test_no_request_waits_while_the_worker_refreshes(celery_app, records, settings):
+    """Issue 14: with Celery, stale serves never compute in the request; one worker refresh."""
+    settings.PERFKIT = {**settings.PERFKIT, "REFRESH_IN_BACKGROUND": True}
+    first = cachedfuncs.stale_clock(4)
+    time.sleep(1.2)
+    assert [cachedfuncs.stale_clock(4) for _ in range(20)] == [first] * 20
+    assert queued(celery_app) == 1
+    with running_worker(celery_app):
+        cachedfuncs.wait_for(lambda: cachedfuncs.stale_clock.peek(4) != first, timeout=30)
+    computed = records.recorded()
+    assert len(computed) == 2
+    assert computed[0].endswith(":MainThread")
+    assert not computed[1].endswith((":MainThread", ":perfkit-refresh"))  # the worker's
 
 
 def test_perfkit_refresh_imports_only_installed_apps_modules(settings):
