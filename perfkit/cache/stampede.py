@@ -19,8 +19,6 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest
-
 from perfkit.cache import background, clock, envelope
 from perfkit.cache.store import Store
 from perfkit.conf import perfkit_settings
@@ -73,13 +71,13 @@ def background_refresh(wrapper: Any, args: tuple[Any, ...], kwargs: dict[str, An
         return False
 
 
-def can_hand_off(args: tuple[Any, ...]) -> bool:
-    """Is a refresher there to take this call's refreshes off the request?
+def can_hand_off(wrapper: Any) -> bool:
+    """Is a refresher there to take ``wrapper``'s refreshes off the request?
 
-    Never for a call on a request (``@cached_view``): its refresh renders the view, whose
-    response is checked and stored by the view wrapper, for the request under way.
+    Never for ``@cached_view`` (its engine says ``hands_off = False``): its refresh renders the
+    view, whose response is checked and stored by the view wrapper, for the request under way.
     """
-    if args and isinstance(args[0], HttpRequest):
+    if not wrapper.hands_off:
         return False
     return _refresher[0] is not None or background.threads_setting() > 0
 
@@ -102,7 +100,7 @@ def hand_off(
     in-process threads keep the lock until they stored, then release it by token.  False: the
     caller refreshes in its request, still holding the lock.
     """
-    if args and isinstance(args[0], HttpRequest):  # @cached_view: see can_hand_off
+    if not wrapper.hands_off:  # @cached_view: see can_hand_off
         return False
     try:
         if background_refresh(wrapper, args, kwargs):
@@ -134,7 +132,9 @@ def keep_servable(
     stale = wrapper.stale or 0
     if not stale or entry.soft + stale - now >= max(1.0, 2 * entry.compute_time):
         return
-    kept: Any = entry._replace(soft=now)
+    kept: Any = envelope.pack(
+        entry.value, entry.tokens, entry.computed_at, entry.compute_time, now
+    )
     if wrapper._resolved.json:
         kept = envelope.envelope_to_json(kept, f"@cached {wrapper.perfkit_name}")
     store.set_many({key: kept}, timeout=stale)

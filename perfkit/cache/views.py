@@ -136,6 +136,7 @@ class _ViewCache:
         if owner is not None:
             render.__module__, render.__qualname__ = owner.__module__, owner.__qualname__
         self.engine = engine = CachedFunction.__new__(CachedFunction)
+        engine.hands_off = False  # a refresh renders this request's response, checked here
         engine._setup(render, timeout=timeout, key=self._key, depends_on=depends_on,
                       cache=cache, stale=stale, lock=True, early_refresh=True, cache_none=False,
                       version=None)  # fmt: skip

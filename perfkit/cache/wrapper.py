@@ -73,6 +73,10 @@ _UNREAD: Any = object()  # _decide reads the entry itself
 class Engine:
     """Shared state and logic of a cached function (sync and async wrappers use it)."""
 
+    # may a stale or early refresh run outside the caller (Celery, perfkit's threads)?
+    # @cached_view's engine says no: the request under way renders and stores its response
+    hands_off = True
+
     def _setup(self, func: Any, *, timeout: Any, key: Any, depends_on: Any, cache: str | None,
                stale: float | None, lock: bool, early_refresh: bool, cache_none: bool,
                version: Any, name: str | None = None) -> None:  # fmt: skip
@@ -245,7 +249,7 @@ class Engine:
                 if (
                     state is envelope.EARLY
                     and self.stale is not None
-                    and stampede.can_hand_off(args)
+                    and stampede.can_hand_off(self)
                 ):
                     # with stale= an expired value is served while a background refresh runs:
                     # nobody waits at expiry, so refreshing early would only refresh more often
