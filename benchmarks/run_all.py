@@ -32,6 +32,8 @@ EXPECTED = {
     "bench_backends.py": "perfkit.backends: fail-fast and circuit breaker vs plain django-redis",
     "bench_capture.py": "perfkit.testing capture overhead vs CaptureQueriesContext",
     "bench_warming.py": "perfkit.warming throughput",
+    "bench_swr.py": "stale-while-revalidate waits and recomputes",
+    "bench_views.py": "@cached_view hit vs cache_page",
 }
 
 
