@@ -1,8 +1,9 @@
 """Warming throughput through one real Celery worker: perfkit's chunks vs one task per key.
 
     .venv/bin/python benchmarks/bench_warming.py [--keys 10000] [--rounds 3] [--chunk 100]
+                                                 [--skip-naive]
 
-Three ways to fill the same 10,000 ``@cached`` entries, each through the same worker (one
+Four ways to fill the same 10,000 ``@cached`` entries, each through the same worker (one
 thread, solo pool, prefetch 1 as ``configure_celery`` sets it) on a private ``redis-server``
 (broker, results and cache), measured in interleaved rounds (median):
 
@@ -10,6 +11,10 @@ thread, solo pool, prefetch 1 as ``configure_celery`` sets it) on a private ``re
   computes its calls and stores them with ONE ``set_many``;
 - ``chunked_per_key_set``: the same chunks, but each call stored with its own ``set``
   (``wrapper.refresh``), to show what ``set_many`` itself buys;
+- ``hand_written``: what a user writes by hand: a plain Celery task per chunk of ``--chunk``
+  numbers computing each value with the same function body and storing plain values (no
+  envelopes, no generations, no locks, no progress) with ONE ``cache.set_many``; the
+  yardstick of issue 14 (perfkit >= 0.8x its keys/s);
 - ``naive``: one Celery task per key calling ``wrapper.refresh(n)`` (the usual recipe).
 
 Keys per second = keys / seconds from the first enqueue until every key is stored.  This
@@ -63,6 +68,11 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=100)
+    parser.add_argument(
+        "--skip-naive",
+        action="store_true",
+        help="only perfkit and hand_written (quicker; the ratio that matters)",
+    )
     opts = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
@@ -83,6 +93,7 @@ def run(port: int, opts: argparse.Namespace) -> dict[str, list[float]]:
     import redis
     from celery import Celery
     from celery.contrib.testing.worker import start_worker
+    from django.core.cache import cache
 
     from perfkit.cache import cached
     from perfkit.warming import configure_celery, warm, warmer
@@ -95,9 +106,10 @@ def run(port: int, opts: argparse.Namespace) -> dict[str, list[float]]:
     client = redis.Redis(port=port, db=0)
     cache_db = redis.Redis(port=port, db=1)
 
-    @cached(timeout=3600)
-    def product(n: int) -> dict:
+    def product_value(n: int) -> dict:
         return {"id": n, "name": f"product {n}", "price": n % 997 / 10, "tags": ["a", "b"]}
+
+    product = cached(timeout=3600)(product_value)
 
     warmer(product, name="bench.products", args=lambda: range(opts.keys), chunk_size=opts.chunk)
 
@@ -110,6 +122,13 @@ def run(port: int, opts: argparse.Namespace) -> dict[str, list[float]]:
     def chunk_refresh(ns: list[int]) -> None:
         for n in ns:
             product.refresh(n)
+        client.incr("bench:done", len(ns))
+
+    @app.task(name="bench.hand_written", ignore_result=True)
+    def hand_written_chunk(ns: list[int]) -> None:
+        # what a user writes by hand: compute, one set_many of plain values (no envelopes,
+        # no generations, no locks, no progress)
+        cache.set_many({f"bench:c:hand:{n}": product_value(n) for n in ns}, timeout=3600)
         client.incr("bench:done", len(ns))
 
     def wait_done() -> None:
@@ -126,12 +145,25 @@ def run(port: int, opts: argparse.Namespace) -> dict[str, list[float]]:
             chunk_refresh.apply_async((ns,), queue=QUEUE)
         wait_done()
 
+    def hand_written() -> None:
+        for start in range(0, opts.keys, opts.chunk):
+            ns = list(range(start, min(start + opts.chunk, opts.keys)))
+            hand_written_chunk.apply_async((ns,), queue=QUEUE)
+        wait_done()
+
     def naive() -> None:
         for n in range(opts.keys):
             naive_refresh.apply_async((n,), queue=QUEUE)
         wait_done()
 
-    modes = {"perfkit": perfkit_mode, "chunked_per_key_set": chunked_per_key_set, "naive": naive}
+    modes = {
+        "perfkit": perfkit_mode,
+        "hand_written": hand_written,
+        "chunked_per_key_set": chunked_per_key_set,
+        "naive": naive,
+    }
+    if opts.skip_naive:
+        del modes["naive"], modes["chunked_per_key_set"]
     seconds: dict[str, list[float]] = {name: [] for name in modes}
     with start_worker(
         app, pool="solo", perform_ping_check=False, queues=[QUEUE], loglevel="ERROR"
@@ -156,24 +188,34 @@ def report(seconds: dict[str, list[float]], opts: argparse.Namespace) -> None:
 
     median = {name: statistics.median(values) for name, values in seconds.items()}
     rate = {name: opts.keys / s for name, s in median.items()}
-    base = rate["naive"]
+    hand = rate["hand_written"]
+    naive = rate.get("naive")
     rows = [
         {
             "mode": name,
             "median_seconds": round(median[name], 3),
             "keys_per_second": round(rate[name], 1),
-            "vs_naive": round(rate[name] / base, 2),
+            "vs_hand_written": round(rate[name] / hand, 2),
+            "vs_naive": round(rate[name] / naive, 2) if naive else None,
             "seconds_per_round": [round(s, 3) for s in seconds[name]],
         }
         for name in seconds
     ]
+    # the goal of issue 14: perfkit's keys/s over the hand-written chunks' keys/s, per round
+    # (both measured side by side in that round) and its median
+    per_round = [
+        round(h / p, 3) for p, h in zip(seconds["perfkit"], seconds["hand_written"], strict=True)
+    ]
+    ratio = statistics.median(per_round)
     print(f"\nwarming {opts.keys} keys through one worker (solo, prefetch 1), chunk={opts.chunk}")
-    print(f"{'mode':<22} {'median s':>9} {'keys/s':>9} {'vs naive':>9}")
+    print(f"{'mode':<22} {'median s':>9} {'keys/s':>9} {'vs hand':>8} {'vs naive':>9}")
     for row in rows:
+        vs_naive = f"{row['vs_naive']:>8.2f}x" if row["vs_naive"] is not None else f"{'-':>9}"
         print(
             f"{row['mode']:<22} {row['median_seconds']:>9.2f} {row['keys_per_second']:>9.0f} "
-            f"{row['vs_naive']:>8.2f}x"
+            f"{row['vs_hand_written']:>7.2f}x {vs_naive}"
         )
+    print(f"perfkit / hand_written keys/s: {ratio:.2f} (median of rounds {per_round})")
     out = {
         "benchmark": "warming",
         "keys": opts.keys,
@@ -182,6 +224,7 @@ def report(seconds: dict[str, list[float]], opts: argparse.Namespace) -> None:
         "worker": "one in-process worker thread, solo pool, prefetch 1",
         "pinned_cpu": 0 if hasattr(os, "sched_setaffinity") else None,
         "results": rows,
+        "perfkit_vs_hand_written": {"median": round(ratio, 3), "per_round": per_round},
         "versions": {
             "python": platform.python_version(),
             "django": django.get_version(),
