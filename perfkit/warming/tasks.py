@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -62,7 +63,8 @@ def dispatch(
         "soft_time_limit": perfkit_settings.WARMING_SOFT_TIME_LIMIT,
         "time_limit": perfkit_settings.WARMING_TIME_LIMIT,
     }
-    if parent_id is not None and _stashes_chord_results(app):
+    stashed = parent_id is not None and _stashes_chord_results(app)
+    if stashed:
         # the chord's callback gets each chunk's outcome from the chord's own list: nothing
         # reads a chunk's result under its task id, so storing it (GET, SET, PUBLISH) is waste
         limits["ignore_result"] = True
@@ -82,8 +84,9 @@ def dispatch(
     if before_send is not None:
         before_send(total)
     if parent_id is None:
-        for sig in header:
-            sig.apply_async()
+        with app.producer_or_acquire() as producer:
+            for sig in header:
+                sig.apply_async(producer=producer)
         return total
     if not header:
         return 0
@@ -97,8 +100,35 @@ def dispatch(
     callback = app.signature(
         "perfkit.warm_done", kwargs={"name": warmer.name, "total": total}, **options
     ).set(task_id=parent_id)
-    chord(header)(callback)
+    if stashed:
+        _send_stashed_chord(app, header, callback)
+    else:
+        chord(header)(callback)
     return total
+
+
+def _send_stashed_chord(app: Any, header: list[Any], callback: Any) -> None:
+    """Send ``header`` as a chord calling ``callback``, on a Redis result backend.
+
+    What ``chord(header)(callback)`` sends, without what it builds for the caller: a
+    ``GroupResult`` that clones and freezes every signature and subscribes this process to
+    every chunk's result channel (results nobody here waits for, that are not even stored:
+    the subscriptions only pile up in the worker).  That was a third of the cost of sending
+    a plan.  Each chunk carries the chord's group id, its index and the callback, and the
+    Redis backend counts them in as ``chord`` does (its size is set before the first is sent).
+    """
+    group_id = str(uuid.uuid4())
+    callback.freeze(callback.options["task_id"], group_id=group_id)
+    app.backend.set_chord_size(group_id, len(header))
+    with app.producer_or_acquire() as producer:
+        for index, sig in enumerate(header):
+            sig.apply_async(
+                producer=producer,
+                add_to_parent=False,
+                chord=callback,
+                group_id=group_id,
+                group_index=index,
+            )
 
 
 def _kwargsrepr(name: str, calls: list[list[Any]], parent: str | None, total: int) -> str:
