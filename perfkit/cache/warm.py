@@ -122,17 +122,26 @@ def _redis_set_many(store: Any, entries: dict[str, Any], timeout: float | None) 
         return False
     from redis.exceptions import ResponseError  # django-redis is there, so is redis-py
 
-    expiry: tuple[Any, ...] = () if timeout is None else ("PX", int(timeout * 1000))
-    commands = [
-        ("SET", client.make_key(key), client.encode(value), *expiry)
-        for key, value in entries.items()
-    ]
     pool = client.get_client(write=True).connection_pool
     connection = pool.get_connection()
     error: Exception | None = None
     try:
-        connection.send_packed_command(connection.pack_commands(commands))
-        for _ in commands:  # every reply, even after an error one: the connection stays clean
+        # the RESP framing of "SET key value [PX ms]" written out: redis-py's pack_commands
+        # encodes every argument through several layers and cost more than the write itself
+        encode = connection.encoder.encode
+        if timeout is None:
+            head, tail = b"*3\r\n$3\r\nSET\r\n", b""
+        else:
+            ms = b"%d" % max(1, int(timeout * 1000))
+            head, tail = b"*5\r\n$3\r\nSET\r\n", b"$2\r\nPX\r\n$%d\r\n%s\r\n" % (len(ms), ms)
+        frames = []
+        for key, value in entries.items():
+            made, data = encode(client.make_key(key)), encode(client.encode(value))
+            frames.append(
+                b"%s$%d\r\n%s\r\n$%d\r\n%s\r\n%s" % (head, len(made), made, len(data), data, tail)
+            )
+        connection.send_packed_command([b"".join(frames)])
+        for _ in frames:  # every reply, even after an error one: the connection stays clean
             try:
                 connection.read_response()
             except ResponseError as exc:  # a refused SET (maxmemory): raised once all are read

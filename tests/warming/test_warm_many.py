@@ -1,0 +1,175 @@
+"""The chunk path of warming, piece by piece: what each shortcut taken for speed must keep.
+
+warm_many's batch of SETs on django-redis (same keys, values, expiry as set_many), a write
+landing while a chunk computes, decoding plain chunks, the PROGRESS throttle, the message
+summary Celery logs instead of every call.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+
+from perfkit.cache import cached, invalidate
+from perfkit.cache import warm as cache_warm
+from perfkit.cache.envelope import Envelope
+from perfkit.cache.store import get_store
+from perfkit.exceptions import WarmingArgumentError
+from perfkit.testing import capture_cache
+from perfkit.warming import tasks, warmer
+from perfkit.warming.encoding import decode_calls
+
+
+@pytest.fixture
+def on_redis(redis_cache: Any, db: Any) -> Any:
+    return redis_cache
+
+
+def _raw(cache: Any, key: str) -> Any:
+    return cache.client.get_client(), cache.make_key(key)
+
+
+def test_a_chunk_on_django_redis_stores_what_set_many_would(on_redis):
+    @cached(timeout=60, stale=30, cache="redis")
+    def square(x: int) -> dict[str, Any]:
+        return {"x": x, "square": x * x, "pair": (x, -x)}
+
+    # the test settings' "redis" cache is one perfkit writes to directly
+    assert cache_warm._plain_django_redis(get_store("redis")) is on_redis.client
+    result = square.warm_many([((n,), {}) for n in range(1, 51)])
+    assert (result.stored, result.failed) == (50, [])
+    assert [square.peek(n) for n in (1, 25, 50)] == [
+        {"x": n, "square": n * n, "pair": (n, -n)} for n in (1, 25, 50)
+    ]
+    # what django-redis' own get decodes: an envelope, under the backend's key prefix/version
+    entry = on_redis.get(square.key_for(7))
+    assert type(entry) is Envelope
+    assert entry.value["square"] == 49
+    client, made = _raw(on_redis, square.key_for(7))
+    # hard expiry = timeout + stale, as set_many(timeout=90) would set it
+    assert 89_000 < client.pttl(made) <= 90_000
+
+
+def test_a_function_cached_forever_is_stored_without_expiry(on_redis):
+    @cached(timeout=None, cache="redis")
+    def forever(x: int) -> int:
+        return x
+
+    assert forever.warm_many([((1,), {}), ((2,), {})]).stored == 2
+    client, made = _raw(on_redis, forever.key_for(2))
+    assert client.pttl(made) == -1
+    assert forever.peek(2) == 2
+
+
+def test_observed_writes_still_go_through_set_many(on_redis):
+    """capture_cache (and the toolbar) see one set_many op per key, as before."""
+
+    @cached(timeout=60, cache="redis")
+    def double(x: int) -> int:
+        return 2 * x
+
+    double(0)  # its generation exists
+    with capture_cache() as log:
+        assert double.warm_many([((1,), {}), ((2,), {})]).stored == 2
+    assert [op.op for op in log] == ["get_many", "set_many", "set_many"]
+    assert double.peek(2) == 4
+
+
+@pytest.mark.parametrize("cache_alias", ["redis", "default"])
+def test_a_write_during_warming_still_wins(cache_alias, request, db):
+    """Generations are read before computing: an invalidation landing while the chunk
+    computes leaves what it stores stale, and the next call computes afresh."""
+    if cache_alias == "redis":
+        request.getfixturevalue("redis_cache")
+    computed: list[int] = []
+
+    @cached(timeout=60, cache=cache_alias)
+    def price(n: int) -> int:
+        computed.append(n)
+        if n == 2:
+            invalidate(price)  # a write to what price depends on, while the chunk runs
+        return n * 10
+
+    assert price.warm_many([((1,), {}), ((2,), {}), ((3,), {})]).stored == 3
+    assert computed == [1, 2, 3]
+    assert [price(1), price(3)] == [10, 30]
+    assert computed == [1, 2, 3, 1, 3]  # the stored entries predate the write: recomputed
+
+
+def test_a_chunk_of_plain_ids_decodes_to_the_same_calls_as_the_long_way():
+    plain = [[[1], {}], [["slug"], {}], [[2.5, True, None], {}]]
+    calls, failures = decode_calls(json.loads(json.dumps(plain)))
+    assert failures == []
+    assert calls == [((1,), {}), (("slug",), {}), ((2.5, True, None), {})]
+    assert all(type(args) is tuple for args, _ in calls)
+    # one call that needs the long way (a tuple argument) decodes the whole chunk that way
+    mixed = [*plain, [[{"t": [1, 2]}], {}]]
+    calls, failures = decode_calls(mixed)
+    assert calls[-1] == (((1, 2),), {})
+    assert calls[:3] == [((1,), {}), (("slug",), {}), ((2.5, True, None), {})]
+
+
+def test_plain_ids_are_planned_without_encode_call_and_the_rest_still_checked(db):
+    @cached(timeout=60)
+    def show(x: Any) -> Any:
+        return x
+
+    w = warmer(show, name="t.plain", args=lambda: [1, "a", True, 2.5, (3, 4)], chunk_size=2)
+    assert list(w.encoded_chunks()) == [
+        [[[1], {}], [["a"], {}]],
+        [[[True], {}], [[2.5], {}]],
+        [[[3, 4], {}]],
+    ]
+    bad = warmer(show, name="t.nan", args=lambda: [1, math.nan])
+    with pytest.raises(WarmingArgumentError, match=r"'t\.nan' planned a value"):
+        list(bad.encoded_chunks())
+
+
+class _Recorder:
+    """Stands for the Celery task: records the PROGRESS states it is asked to store."""
+
+    def __init__(self) -> None:
+        self.states: list[dict[str, Any]] = []
+
+    def update_state(self, *, task_id: str, state: str, meta: dict[str, Any]) -> None:
+        assert state == tasks.PROGRESS
+        self.states.append(meta)
+
+
+def test_progress_counts_every_chunk_and_stores_progress_at_most_every_interval(
+    on_redis, monkeypatch
+):
+    parent = "progress-throttle-test"
+    cache = caches["redis"]
+    cache.set_many({tasks._counter(parent, "done"): 0, tasks._counter(parent, "failed"): 0}, 60)
+    now = [1000.0]
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: now[0])
+    task = _Recorder()
+    tasks._report_progress(task, cache, parent, 10, 0, 100)  # the first: stored at once
+    now[0] += tasks.PROGRESS_INTERVAL / 2
+    tasks._report_progress(task, cache, parent, 10, 1, 100)  # too soon: counted only
+    assert task.states == [{"done": 10, "total": 100, "failed": 0}]
+    assert cache.get(tasks._counter(parent, "done")) == 20
+    now[0] += tasks.PROGRESS_INTERVAL
+    tasks._report_progress(task, cache, parent, 70, 0, 100)
+    now[0] += 0.001
+    tasks._report_progress(task, cache, parent, 10, 0, 100)  # the last chunk: always stored
+    assert task.states[1:] == [
+        {"done": 90, "total": 100, "failed": 1},
+        {"done": 100, "total": 100, "failed": 1},
+    ]
+
+
+def test_celery_logs_a_summary_of_a_chunk_not_every_call():
+    calls = [[[n], {}] for n in range(100)]
+    shown = tasks._kwargsrepr("w", calls, "p-1", 100)
+    assert shown == (
+        "{'name': 'w', 'calls': [[[0], {}], [[1], {}], [[2], {}], ... 100 calls], "
+        "'parent': 'p-1', 'total': 100}"
+    )
+    long = [[["x" * 300], {}]] * 5
+    assert len(tasks._kwargsrepr("w", long, None, 5)) < 500
