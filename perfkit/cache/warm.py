@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
 import time
 from collections.abc import Iterable
@@ -14,7 +15,7 @@ from perfkit.cache.catalog import WarmResult
 from perfkit.instrument import observe
 from perfkit.internals.caches import django_redis_options
 
-__all__ = ["warm_many"]
+__all__ = ["direct_django_redis", "warm_many"]
 
 
 def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any]]]) -> WarmResult:
@@ -106,8 +107,8 @@ def _redis_set_many(store: Any, entries: dict[str, Any], timeout: float | None) 
     django-redis' ``set_many`` builds a redis-py pipeline, one ``set()`` call and reply
     callback per key, inside MULTI/EXEC: for a chunk of 100 entries that was half of the
     store's time and the largest cost warming had over a hand-written ``set_many``.  Here
-    the keys are made and the values encoded by the backend's own client, exactly as
-    ``set_many`` would, then sent as one packed write on a connection of its own pool.
+    the keys are made by the backend's own client and the values serialized as its
+    serializer would, then sent as one packed write on a connection of its own pool.
     The entries are independent, so they need no MULTI/EXEC.
 
     Returns False (nothing written) where that would change what the backend does: another
@@ -115,13 +116,14 @@ def _redis_set_many(store: Any, entries: dict[str, Any], timeout: float | None) 
     or someone observing cache operations (``capture_cache``, the toolbar), who must see
     the ``set_many``.
     """
-    client = _plain_django_redis(store)
-    if client is None or observe.cache_observers:
+    if store.ops is not store.backend or store.breaker:
         return False
-    if timeout is not None and timeout <= 0:
+    client = direct_django_redis(store.backend)
+    if client is None or (timeout is not None and timeout <= 0):
         return False
     from redis.exceptions import ResponseError  # django-redis is there, so is redis-py
 
+    protocol = _pickle_protocol(client)
     pool = client.get_client(write=True).connection_pool
     connection = pool.get_connection()
     error: Exception | None = None
@@ -136,7 +138,11 @@ def _redis_set_many(store: Any, entries: dict[str, Any], timeout: float | None) 
             head, tail = b"*5\r\n$3\r\nSET\r\n", b"$2\r\nPX\r\n$%d\r\n%s\r\n" % (len(ms), ms)
         frames = []
         for key, value in entries.items():
-            made, data = encode(client.make_key(key)), encode(client.encode(value))
+            made = encode(client.make_key(key))
+            if protocol is not None and type(value) is not int:
+                data = pickle.dumps(value, protocol)  # what its PickleSerializer writes
+            else:
+                data = encode(client.encode(value))
             frames.append(
                 b"%s$%d\r\n%s\r\n$%d\r\n%s\r\n%s" % (head, len(made), made, len(data), data, tail)
             )
@@ -156,15 +162,37 @@ def _redis_set_many(store: Any, entries: dict[str, Any], timeout: float | None) 
     return True
 
 
-def _plain_django_redis(store: Any) -> Any:
-    """The django-redis ``DefaultClient`` of ``store``'s backend if perfkit may write to it
-    directly, else None."""
-    if "django_redis" not in sys.modules or store.ops is not store.backend or store.breaker:
+_PICKLE = "django_redis.serializers.pickle.PickleSerializer"
+_IDENTITY = "django_redis.compressors.identity.IdentityCompressor"
+
+
+def _pickle_protocol(client: Any) -> int | None:
+    """The pickle protocol of a django-redis client that only pickles, else None."""
+    options = django_redis_options(client)
+    if options.get("SERIALIZER", _PICKLE) != _PICKLE:
+        return None
+    if options.get("COMPRESSOR", _IDENTITY) != _IDENTITY:
+        return None
+    return int(options.get("PICKLE_VERSION", pickle.DEFAULT_PROTOCOL))
+
+
+def direct_django_redis(backend: Any) -> Any:
+    """The django-redis ``DefaultClient`` of ``backend`` if perfkit may talk to its Redis
+    directly (for warming's writes and chunk locks), else None.
+
+    None for anything but a plain django-redis cache with the default client, for perfkit's
+    resilient backends (their own error handling and breaker), with IGNORE_EXCEPTIONS (the
+    cache API swallows errors there) and while anyone observes cache operations.
+    """
+    if "django_redis" not in sys.modules or observe.cache_observers:
+        return None
+    if getattr(backend, "perfkit_strict", backend) is not backend:
+        return None
+    if getattr(backend, "perfkit_breaker", None) is not None:
         return None
     from django_redis.cache import RedisCache
     from django_redis.client import DefaultClient
 
-    backend = store.backend
     if not isinstance(backend, RedisCache) or type(backend.client) is not DefaultClient:
         return None
     if django_redis_options(backend.client).get("IGNORE_EXCEPTIONS") or getattr(

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.cache import BaseCache, caches
 
+from perfkit.cache.warm import direct_django_redis
 from perfkit.conf import perfkit_settings
 from perfkit.internals.caches import delete_if_equal
 from perfkit.warming.encoding import Call, decode_calls
@@ -96,12 +97,67 @@ def _int_token(token: str) -> int:
 def acquire(cache: BaseCache, key: str, token: str, ttl: int) -> bool:
     """Take the lock, or find it already ours (a retry or redelivery of the same task)."""
     value = _int_token(token)
+    client = direct_django_redis(cache)
+    if client is not None:
+        # what cache.add() sends (django-redis stores an int as its digits), minus its layers
+        redis, made = client.get_client(write=True), client.make_key(key)
+        return bool(redis.set(made, value, nx=True, ex=ttl)) or redis.get(made) == b"%d" % value
     return bool(cache.add(key, value, ttl)) or cache.get(key) == value
 
 
 def release(cache: BaseCache, key: str, token: str) -> bool:
     """Release the lock if it still holds ``token`` (atomic: never another task's lock)."""
     return delete_if_equal(cache, key, _int_token(token))
+
+
+# KEYS: the lock, then (optionally) the done and failed counters of the warm.
+# ARGV: our token, what to add to done, to failed.  The lock goes only if it holds our token;
+# a counter that expired is not recreated (it would never expire again).
+_RELEASE_AND_COUNT = """
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+if #KEYS < 3 then return {} end
+local counts = {}
+for i = 2, 3 do
+  if redis.call('exists', KEYS[i]) == 1 then
+    counts[i - 1] = redis.call('incrby', KEYS[i], ARGV[i])
+  else
+    counts[i - 1] = -1
+  end
+end
+return counts
+"""
+_scripts: dict[int, Any] = {}
+
+
+def release_and_count(
+    cache: BaseCache,
+    key: str,
+    token: str,
+    counters: tuple[str, str] | None,
+    done: int,
+    failed: int,
+) -> tuple[int, int] | None:
+    """Release the lock and add ``done``/``failed`` to a warm's counters, in ONE round trip
+    where the cache is a plain django-redis one (else None: do it with ``release`` and the
+    cache API).
+
+    Returns the counters' new values, -1 for a counter that expired ((-1, -1) without
+    counters).  Raises what Redis raises.
+    """
+    client = direct_django_redis(cache)
+    if client is None:
+        return None
+    redis = client.get_client(write=True)
+    script = _scripts.get(id(redis))
+    if script is None:
+        if len(_scripts) > 64:
+            _scripts.clear()
+        script = _scripts[id(redis)] = redis.register_script(_RELEASE_AND_COUNT)
+    keys = [client.make_key(key)]
+    if counters is not None:
+        keys += [client.make_key(counters[0]), client.make_key(counters[1])]
+    counts = script(keys=keys, args=[_int_token(token), done, failed], client=redis)
+    return (int(counts[0]), int(counts[1])) if counters is not None else (-1, -1)
 
 
 class ChunkTimeLimit(BaseException):

@@ -231,18 +231,50 @@ def warm_chunk(
         )
     last = outcome.retry_reason or "transient error"
     failed += [[a, k, f"{last} (after {self.max_retries} retries)"] for a, k in outcome.retry]
-    try:
-        _chunks.release(cache, key, token)
-    except Exception:  # the lock expires by itself
-        logger.warning("perfkit.warm_chunk %s: could not release its lock", name, exc_info=True)
-    if parent:
-        _report_progress(self, cache, parent, stored + len(failed), len(failed), total)
+    _release_and_report(self, cache, name, key, token, parent, stored + len(failed), failed, total)
     return {
         "stored": stored,
         "failed": failed,
         "skipped": 0,
         "seconds": round(time.monotonic() - started, 6),
     }
+
+
+def _release_and_report(
+    task: Any,
+    cache: Any,
+    name: str,
+    key: str,
+    token: str,
+    parent: str | None,
+    done: int,
+    failed: list[list[Any]],
+    total: int,
+) -> None:
+    """Release the chunk's lock and count it in its warm's progress (one round trip on a plain
+    django-redis cache)."""
+    counters = (_counter(parent, "done"), _counter(parent, "failed")) if parent else None
+    try:
+        counted = _chunks.release_and_count(cache, key, token, counters, done, len(failed))
+    except Exception:  # the lock expires by itself; progress is best effort
+        logger.warning("perfkit.warm_chunk %s: could not release its lock", name, exc_info=True)
+        return
+    if counted is None:  # another cache: through its API
+        try:
+            _chunks.release(cache, key, token)
+        except Exception:  # the lock expires by itself
+            logger.warning(
+                "perfkit.warm_chunk %s: could not release its lock", name, exc_info=True
+            )
+        if parent:
+            _report_progress(task, cache, parent, done, len(failed), total)
+        return
+    if parent:
+        done_now, failed_now = counted
+        if done_now < 0 or failed_now < 0:  # counters expired: report this chunk's own numbers
+            done_now, failed_now = done, len(failed)
+        if _progress_due(parent, done_now, total):
+            _store_progress(task, parent, done_now, failed_now, total)
 
 
 # PROGRESS is stored at most this often per warm and worker process (a progress bar redraws a
@@ -279,7 +311,11 @@ def _report_progress(
     except Exception:  # progress is best effort: the chunk's result still counts
         logger.warning("perfkit.warm_chunk: progress counters unavailable", exc_info=True)
         return
-    meta = {"done": done_now, "total": total, "failed": failed_now}
+    _store_progress(task, parent, done_now, failed_now, total)
+
+
+def _store_progress(task: Any, parent: str, done: int, failed: int, total: int) -> None:
+    meta = {"done": done, "total": total, "failed": failed}
     try:
         task.update_state(task_id=parent, state=PROGRESS, meta=meta)
     except Exception:

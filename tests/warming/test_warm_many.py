@@ -39,7 +39,7 @@ def test_a_chunk_on_django_redis_stores_what_set_many_would(on_redis):
         return {"x": x, "square": x * x, "pair": (x, -x)}
 
     # the test settings' "redis" cache is one perfkit writes to directly
-    assert cache_warm._plain_django_redis(get_store("redis")) is on_redis.client
+    assert cache_warm.direct_django_redis(get_store("redis").backend) is on_redis.client
     result = square.warm_many([((n,), {}) for n in range(1, 51)])
     assert (result.stored, result.failed) == (50, [])
     assert [square.peek(n) for n in (1, 25, 50)] == [
