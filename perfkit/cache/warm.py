@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import sys
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,7 +33,10 @@ def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any
     result = WarmResult()
     planned: list[tuple[tuple[Any, ...], dict[str, Any], str, tuple[str, ...]]] = []
     for args, kwargs in calls:
-        args, kwargs = tuple(args), dict(kwargs)
+        if type(args) is not tuple:
+            args = tuple(args)
+        if type(kwargs) is not dict:
+            kwargs = dict(kwargs)
         try:
             key, gkeys = wrapper._keys(args, kwargs)
         except Exception as exc:
@@ -184,7 +188,24 @@ def direct_django_redis(backend: Any) -> Any:
     resilient backends (their own error handling and breaker), with IGNORE_EXCEPTIONS (the
     cache API swallows errors there) and while anyone observes cache operations.
     """
-    if "django_redis" not in sys.modules or observe.cache_observers:
+    if observe.cache_observers:
+        return None
+    try:
+        return _direct[backend]
+    except KeyError:
+        client = _direct[backend] = _direct_client(backend)
+        return client
+    except TypeError:  # a backend that takes no weak references
+        return _direct_client(backend)
+
+
+# backend -> its client or None; a backend's class and options never change (Django makes new
+# backend objects when CACHES changes), so this is decided once per backend object
+_direct: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _direct_client(backend: Any) -> Any:
+    if "django_redis" not in sys.modules:
         return None
     if getattr(backend, "perfkit_strict", backend) is not backend:
         return None

@@ -7,10 +7,12 @@ holds goes PENDING -> PROGRESS (``done``/``total``/``failed``) -> SUCCESS (the s
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import chord, shared_task
@@ -56,6 +58,36 @@ def dispatch(
     ``before_send(total)`` runs once the plan is known, before any chunk can finish.
     Returns the number of planned calls.
     """
+    with _no_collections():
+        return _dispatch(app, warmer, priority, parent_id, before_send)
+
+
+@contextmanager
+def _no_collections() -> Iterator[None]:
+    """No cyclic garbage collection while a plan is built and sent.
+
+    Planning allocates three containers per call, all alive until the chunks are sent, so
+    the collector's passes over them (dozens per 10,000 calls, older generations among them,
+    each walking the worker's whole heap) find nothing to free: they cost a tenth of a warm.
+    Left as it was if it was already off; turned back on whatever happens.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _dispatch(
+    app: Any,
+    warmer: Warmer,
+    priority: int,
+    parent_id: str | None,
+    before_send: Callable[[int], None] | None,
+) -> int:
     encoded = list(warmer.encoded_chunks())
     total = sum(len(c) for c in encoded)
     options = _options(app, warmer, priority)
