@@ -55,10 +55,13 @@ def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any
     where = f"@cached {wrapper.perfkit_name}"
     now_of = clock.current().now
     entries: dict[str, Any] = {}
+    tokens_for: dict[tuple[str, ...], tuple[Any, ...]] = {}
     index = 0
     try:
         for index, (args, kwargs, key, gkeys) in enumerate(planned):  # noqa: B007 (read below)
-            tokens = tuple(tokens_of[k] for k in gkeys)
+            tokens = tokens_for.get(gkeys)
+            if tokens is None:  # calls with the same dependencies share one tuple of tokens
+                tokens = tokens_for[gkeys] = tuple(tokens_of[k] for k in gkeys)
             t0 = time.perf_counter()
             try:
                 value = wrapper._compute_sync(args, kwargs)

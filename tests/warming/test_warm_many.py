@@ -7,6 +7,7 @@ summary Celery logs instead of every call.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from typing import Any
@@ -20,7 +21,7 @@ from perfkit.cache.envelope import Envelope
 from perfkit.cache.store import get_store
 from perfkit.exceptions import WarmingArgumentError
 from perfkit.testing import capture_cache
-from perfkit.warming import tasks, warmer
+from perfkit.warming import chunks, tasks, warmer
 from perfkit.warming.encoding import decode_calls
 
 
@@ -173,3 +174,52 @@ def test_celery_logs_a_summary_of_a_chunk_not_every_call():
     )
     long = [[["x" * 300], {}]] * 5
     assert len(tasks._kwargsrepr("w", long, None, 5)) < 500
+
+
+def test_release_and_count_frees_only_our_lock_and_never_recreates_a_counter(on_redis):
+    cache = caches["redis"]
+    done, failed = tasks._counter("rc", "done"), tasks._counter("rc", "failed")
+    cache.set_many({done: 5, failed: 0}, 60)
+    assert chunks.acquire(cache, "rc-lock", "task-1", 60)
+    assert chunks.acquire(cache, "rc-lock", "task-1", 60)  # re-entrant for its task
+    assert not chunks.acquire(cache, "rc-lock", "task-2", 60)
+    # not the holder: the lock stays, the counters count
+    assert chunks.release_and_count(cache, "rc-lock", "task-2", (done, failed), 3, 1) == (8, 1)
+    assert not chunks.acquire(cache, "rc-lock", "task-3", 60)
+    assert chunks.release_and_count(cache, "rc-lock", "task-1", None, 3, 0) == (-1, -1)
+    assert chunks.acquire(cache, "rc-lock", "task-3", 60)
+    assert cache.get(done) == 8
+    cache.delete(failed)  # expired: reported as -1, and not recreated without a timeout
+    assert chunks.release_and_count(cache, "rc-lock", "task-3", (done, failed), 2, 2) == (10, -1)
+    assert cache.get(failed) is None
+    assert cache.add("rc-lock", 1, 60)  # released
+
+
+def test_other_caches_and_observed_ones_go_through_the_cache_api(on_redis, settings):
+    assert cache_warm.direct_django_redis(caches["redis"]) is caches["redis"].client
+    assert cache_warm.direct_django_redis(caches["default"]) is None  # locmem
+    assert chunks.release_and_count(caches["default"], "k", "t", None, 1, 0) is None
+    with capture_cache():
+        assert cache_warm.direct_django_redis(caches["redis"]) is None
+    settings.CACHES = {
+        **settings.CACHES,
+        "quiet": {**settings.CACHES["redis"], "OPTIONS": {"IGNORE_EXCEPTIONS": True}},
+    }
+    assert cache_warm.direct_django_redis(caches["quiet"]) is None
+
+
+def test_no_collection_while_planning_and_the_collector_left_as_it_was():
+    assert gc.isenabled()
+    with tasks._no_collections():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), tasks._no_collections():
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with tasks._no_collections():
+            pass
+        assert not gc.isenabled()  # it was off: not turned on behind the caller's back
+    finally:
+        gc.enable()
