@@ -16,10 +16,15 @@ from perfkit.cache.catalog import WarmResult
 from perfkit.instrument import observe
 from perfkit.internals.caches import django_redis_options
 
-__all__ = ["direct_django_redis", "warm_many"]
+__all__ = ["LockHeld", "direct_django_redis", "warm_many"]
 
 
-def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any]]]) -> WarmResult:
+def warm_many(
+    wrapper: Any,
+    calls: Iterable[tuple[tuple[Any, ...], dict[str, Any]]],
+    *,
+    lock: tuple[str, int, int] | None = None,
+) -> WarmResult:
     """Compute each ``(args, kwargs)`` call of ``wrapper`` and store every result at once.
 
     Each call's generations are read before it is computed (one read for all calls), so a
@@ -28,6 +33,11 @@ def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any
     (a time limit, a shutdown) stops the loop: what was computed is stored, and the exception
     carries ``perfkit_warm_result`` and ``perfkit_unfinished`` (the calls not done) on its way
     out.
+
+    ``lock``, ``(key, token, ttl)`` with an int token: a lock taken (or found already holding
+    ``token``) before anything is computed, in the same round trip as the generations' read on
+    a plain django-redis cache; ``LockHeld`` is raised, with nothing computed, if another token
+    holds it.  perfkit.warming's chunks use it; releasing it is the caller's business.
     """
     started = time.perf_counter()
     result = WarmResult()
@@ -48,7 +58,10 @@ def warm_many(wrapper: Any, calls: Iterable[tuple[tuple[Any, ...], dict[str, Any
         return result
     store = generations.get_store(wrapper.cache_alias)
     every = tuple(sorted({k for *_, gkeys in planned for k in gkeys}))
-    found = store.get_many(list(every))
+    if lock is None:
+        found = store.get_many(list(every))
+    else:  # warming's chunk lock, taken in the same round trip as the generations' read
+        found = _lock_and_read(store, lock, list(every))
     tokens_of = dict(zip(every, generations.snapshot(store, every, found), strict=False))
     timeout = wrapper._resolved.timeout
     json = wrapper._resolved.json
@@ -108,6 +121,49 @@ def _store(wrapper: Any, store: Any, entries: dict[str, Any], result: WarmResult
         result.stored = len(entries)
 
 
+def _direct_store(store: Any) -> Any:
+    """``direct_django_redis`` of a Store that talks to its backend itself (no strict view)."""
+    if store.ops is not store.backend or store.breaker:
+        return None
+    return direct_django_redis(store.backend)
+
+
+def _command(*parts: bytes) -> bytes:
+    """One command in RESP (an array of bulk strings), written out: redis-py's packing
+    encodes every argument through several layers and cost more than a warm's writes."""
+    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+
+
+def _round_trip(client: Any, commands: list[bytes]) -> list[Any]:
+    """Send ``commands`` in one write on a connection of ``client``'s pool; their replies.
+
+    Every reply is read, even after an error reply, so the connection goes back clean; the
+    first error is raised then.  A connection that failed midway is dropped, never reused.
+    """
+    from redis.exceptions import ResponseError  # django-redis is there, so is redis-py
+
+    pool = client.get_client(write=True).connection_pool
+    connection = pool.get_connection()
+    replies: list[Any] = []
+    error: Exception | None = None
+    try:
+        connection.send_packed_command([b"".join(commands)])
+        for _ in commands:
+            try:
+                replies.append(connection.read_response())
+            except ResponseError as exc:  # a refused SET (maxmemory): raised once all are read
+                replies.append(None)
+                error = error or exc
+    except BaseException:
+        connection.disconnect()  # it may still owe replies
+        raise
+    finally:
+        pool.release(connection)
+    if error is not None:
+        raise error
+    return replies
+
+
 def _redis_set_many(store: Any, entries: dict[str, Any], timeout: float | None) -> bool:
     """Store ``entries`` on a plain django-redis cache as one packed batch of ``SET``s.
 
@@ -123,50 +179,52 @@ def _redis_set_many(store: Any, entries: dict[str, Any], timeout: float | None) 
     or someone observing cache operations (``capture_cache``, the toolbar), who must see
     the ``set_many``.
     """
-    if store.ops is not store.backend or store.breaker:
-        return False
-    client = direct_django_redis(store.backend)
+    client = _direct_store(store)
     if client is None or (timeout is not None and timeout <= 0):
         return False
-    from redis.exceptions import ResponseError  # django-redis is there, so is redis-py
-
+    encode = client.get_client(write=True).connection_pool.get_encoder().encode
     protocol = _pickle_protocol(client)
-    pool = client.get_client(write=True).connection_pool
-    connection = pool.get_connection()
-    error: Exception | None = None
-    try:
-        # the RESP framing of "SET key value [PX ms]" written out: redis-py's pack_commands
-        # encodes every argument through several layers and cost more than the write itself
-        encode = connection.encoder.encode
-        if timeout is None:
-            head, tail = b"*3\r\n$3\r\nSET\r\n", b""
+    expiry = () if timeout is None else (b"PX", b"%d" % max(1, int(timeout * 1000)))
+    commands = []
+    for key, value in entries.items():
+        if protocol is not None and type(value) is not int:
+            data = pickle.dumps(value, protocol)  # what its PickleSerializer writes
         else:
-            ms = b"%d" % max(1, int(timeout * 1000))
-            head, tail = b"*5\r\n$3\r\nSET\r\n", b"$2\r\nPX\r\n$%d\r\n%s\r\n" % (len(ms), ms)
-        frames = []
-        for key, value in entries.items():
-            made = encode(client.make_key(key))
-            if protocol is not None and type(value) is not int:
-                data = pickle.dumps(value, protocol)  # what its PickleSerializer writes
-            else:
-                data = encode(client.encode(value))
-            frames.append(
-                b"%s$%d\r\n%s\r\n$%d\r\n%s\r\n%s" % (head, len(made), made, len(data), data, tail)
-            )
-        connection.send_packed_command([b"".join(frames)])
-        for _ in frames:  # every reply, even after an error one: the connection stays clean
-            try:
-                connection.read_response()
-            except ResponseError as exc:  # a refused SET (maxmemory): raised once all are read
-                error = error or exc
-    except BaseException:
-        connection.disconnect()  # it may still owe replies: never reuse it
-        raise
-    finally:
-        pool.release(connection)
-    if error is not None:
-        raise error
+            data = encode(client.encode(value))
+        commands.append(_command(b"SET", encode(client.make_key(key)), data, *expiry))
+    _round_trip(client, commands)
     return True
+
+
+def _lock_and_read(store: Any, lock: tuple[str, int, int], keys: list[str]) -> dict[str, Any]:
+    """Take (or find ours) the lock ``(key, token, ttl)`` and read ``keys``: one round trip
+    on a plain django-redis cache.  Raises ``LockHeld`` if another token holds the lock."""
+    key, token, ttl = lock
+    client = _direct_store(store)
+    if client is None:
+        backend = store.backend
+        if not (backend.add(key, token, ttl) or backend.get(key) == token):
+            raise LockHeld(key)
+        return store.get_many(keys)
+    encode = client.get_client(write=True).connection_pool.get_encoder().encode
+    made = encode(client.make_key(key))
+    ours = b"%d" % token  # django-redis stores an int as its digits
+    _, held, values = _round_trip(
+        client,
+        [
+            _command(b"SET", made, ours, b"NX", b"EX", b"%d" % ttl),
+            _command(b"GET", made),
+            _command(b"MGET", *(encode(client.make_key(k)) for k in keys)),
+        ],
+    )
+    if held != ours:
+        raise LockHeld(key)
+    decode = client.decode
+    return {k: decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
+
+
+class LockHeld(Exception):
+    """``warm_many(lock=...)``: another task holds that lock; nothing was computed."""
 
 
 _PICKLE = "django_redis.serializers.pickle.PickleSerializer"

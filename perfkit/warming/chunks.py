@@ -17,7 +17,9 @@ from typing import Any
 
 from django.core.cache import BaseCache, caches
 
+from perfkit.cache import warm as cache_warm
 from perfkit.cache.warm import direct_django_redis
+from perfkit.cache.wrapper import Engine
 from perfkit.conf import perfkit_settings
 from perfkit.internals.caches import delete_if_equal
 from perfkit.warming.encoding import Call, decode_calls
@@ -54,6 +56,8 @@ class ChunkOutcome:
     # the reason of the last transient failure, for the message once retries run out
     retry_reason: str = ""
     seconds: float = 0.0
+    # run_chunk(lock=...) found the chunk's lock held by another task: nothing was computed
+    busy: bool = False
 
 
 def backoff(retries: int) -> float:
@@ -187,7 +191,18 @@ def soft_limit_stops_chunk() -> Iterator[None]:
         signal.signal(sig, previous)
 
 
-def _warm(func: Any, calls: list[Call]) -> tuple[int, list[tuple[Any, Any, str]]]:
+def takes_lock_with_read(func: Any, cache: BaseCache) -> bool:
+    """Can ``run_chunk(lock=...)`` take the chunk's lock in the round trip that reads the
+    generations (a perfkit-cached function on a plain django-redis cache)?"""
+    return isinstance(func, Engine) and direct_django_redis(cache) is not None
+
+
+def _warm(
+    func: Any, calls: list[Call], lock: tuple[str, int, int] | None = None
+) -> tuple[int, list[tuple[Any, Any, str]]]:
+    if lock is not None:
+        result = cache_warm.warm_many(func, calls, lock=lock)
+        return int(result.stored), list(result.failed)
     warm_many = getattr(func, "warm_many", None)
     if warm_many is not None:
         result = warm_many(calls)
@@ -208,11 +223,17 @@ def is_transient(reason: str) -> bool:
 
 
 def run_chunk(
-    warmer: Warmer, encoded: list[list[Any]], *, soft_limit: float | None = None
+    warmer: Warmer,
+    encoded: list[list[Any]],
+    *,
+    soft_limit: float | None = None,
+    lock: tuple[str, str, int] | None = None,
 ) -> ChunkOutcome:
     """Warm one chunk; failures are collected per call, never raised.
 
-    See ``ChunkOutcome`` for what it returns.
+    ``lock``, ``(key, token, ttl)``: take the chunk's lock with the generations' read (see
+    ``takes_lock_with_read``); the outcome is ``busy`` if another task holds it.  See
+    ``ChunkOutcome`` for what it returns.
     """
     started = time.monotonic()
     calls, missing = decode_calls(encoded)
@@ -221,7 +242,11 @@ def run_chunk(
     encoded_ok = [c for c in encoded if id(c[0]) not in missing_ids]
     try:
         with soft_limit_stops_chunk():
-            stored, failures = _warm(warmer.func, calls)
+            stored, failures = _warm(
+                warmer.func, calls, (lock[0], _int_token(lock[1]), lock[2]) if lock else None
+            )
+    except cache_warm.LockHeld:
+        return ChunkOutcome(busy=True, seconds=_since(started))
     except ChunkTimeLimit as stop:
         limit = (
             "SoftTimeLimitExceeded: the chunk stopped at its soft time limit "

@@ -228,26 +228,32 @@ def warm_chunk(
     cache = _chunks.lock_cache(warmer.func)
     key = carried.get("lock") or _chunks.chunk_lock_key(name, calls)
     token = str(self.request.id)
-    try:
-        acquired = _chunks.acquire(cache, key, token, _chunks.lock_ttl())
-    except Exception:  # no lock without the cache; the chunk itself will retry if it is down
-        logger.warning("perfkit.warm_chunk %s: dedup lock unavailable", name, exc_info=True)
-        acquired = True
-    if not acquired:
-        logger.info("perfkit.warm_chunk %s: skipped, the same chunk is running", name)
-        if parent:
-            _report_progress(self, cache, parent, len(calls), 0, total)
-        return {"stored": 0, "failed": [], "skipped": len(calls), "seconds": 0.0}
+    ttl = _chunks.lock_ttl()
+    # on a plain django-redis cache the lock is taken with the generations' read (one round
+    # trip fewer); elsewhere first, through the cache API
+    with_read = _chunks.takes_lock_with_read(warmer.func, cache)
+    if not with_read:
+        try:
+            acquired = _chunks.acquire(cache, key, token, ttl)
+        except Exception:  # no lock without the cache; the chunk itself retries if it is down
+            logger.warning("perfkit.warm_chunk %s: dedup lock unavailable", name, exc_info=True)
+            acquired = True
+        if not acquired:
+            return _skipped(self, cache, name, parent, calls, total)
     _, soft = self.request.timelimit or (None, None)
     started = time.monotonic()
     try:
         close_old_connections()
-        outcome = _chunks.run_chunk(warmer, calls, soft_limit=soft)
+        outcome = _chunks.run_chunk(
+            warmer, calls, soft_limit=soft, lock=(key, token, ttl) if with_read else None
+        )
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         retry = calls if _chunks.is_transient(reason) else []
         failed = [] if retry else [[a, k, reason] for a, k in calls]
         outcome = _chunks.ChunkOutcome(failed=failed, retry=retry, retry_reason=reason)
+    if outcome.busy:
+        return _skipped(self, cache, name, parent, calls, total)
     stored = carried["stored"] + outcome.stored
     failed = carried["failed"] + outcome.failed
     if outcome.retry and self.request.retries < self.max_retries:
@@ -270,6 +276,15 @@ def warm_chunk(
         "skipped": 0,
         "seconds": round(time.monotonic() - started, 6),
     }
+
+
+def _skipped(
+    task: Any, cache: Any, name: str, parent: str | None, calls: list[list[Any]], total: int
+) -> dict[str, Any]:
+    logger.info("perfkit.warm_chunk %s: skipped, the same chunk is running", name)
+    if parent:
+        _report_progress(task, cache, parent, len(calls), 0, total)
+    return {"stored": 0, "failed": [], "skipped": len(calls), "seconds": 0.0}
 
 
 def _release_and_report(

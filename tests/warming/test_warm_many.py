@@ -223,3 +223,34 @@ def test_no_collection_while_planning_and_the_collector_left_as_it_was():
         assert not gc.isenabled()  # it was off: not turned on behind the caller's back
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("cache_alias", ["redis", "default"])
+def test_a_chunk_lock_taken_with_the_generations_read(cache_alias, request, db):
+    """warm_many(lock=...): one round trip on django-redis, the cache API elsewhere; nothing
+    is computed while another task holds the lock, and the holder may take it again."""
+    if cache_alias == "redis":
+        request.getfixturevalue("redis_cache")
+    cache = caches[cache_alias]
+    computed: list[int] = []
+
+    @cached(timeout=60, cache=cache_alias)
+    def triple(n: int) -> int:
+        computed.append(n)
+        return 3 * n
+
+    assert chunks.takes_lock_with_read(triple, cache) is (cache_alias == "redis")
+    assert cache.add("chunk-lock", 111, 60)  # another task's
+    with pytest.raises(cache_warm.LockHeld):
+        cache_warm.warm_many(triple, [((1,), {})], lock=("chunk-lock", 222, 60))
+    assert computed == []
+    cache.delete("chunk-lock")
+    result = cache_warm.warm_many(triple, [((1,), {}), ((2,), {})], lock=("chunk-lock", 222, 60))
+    assert (result.stored, computed) == (2, [1, 2])
+    assert cache.get("chunk-lock") == 222
+    # a retry of the same task: its own lock, taken again
+    assert cache_warm.warm_many(triple, [((3,), {})], lock=("chunk-lock", 222, 60)).stored == 1
+    assert triple.peek(3) == 9
+    if cache_alias == "redis":
+        client, made = _raw(cache, "chunk-lock")
+        assert 55 <= client.ttl(made) <= 60
