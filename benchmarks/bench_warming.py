@@ -8,7 +8,8 @@ thread, solo pool, prefetch 1 as ``configure_celery`` sets it) on a private ``re
 (broker, results and cache), measured in interleaved rounds (median):
 
 - ``perfkit``: ``warm(name)``: plans in the worker, chunks of ``--chunk`` calls, each chunk
-  computes its calls and stores them with ONE ``set_many``;
+  takes its lock, reads its generations, computes its calls and stores their envelopes in one
+  batch, then releases the lock and counts its progress;
 - ``chunked_per_key_set``: the same chunks, but each call stored with its own ``set``
   (``wrapper.refresh``), to show what ``set_many`` itself buys;
 - ``hand_written``: what a user writes by hand: a plain Celery task per chunk of ``--chunk``
@@ -19,6 +20,10 @@ thread, solo pool, prefetch 1 as ``configure_celery`` sets it) on a private ``re
 
 Keys per second = keys / seconds from the first enqueue until every key is stored.  This
 process and the redis-server are pinned to CPU 0 (else a round trip measures the hypervisor).
+The headline ratio is perfkit / hand_written keys/s, per round (the two ran side by side in
+it), median of the rounds; with ``--skip-naive`` only those two run.  Since CPU 0 is shared
+with whatever else the machine runs, the CPU seconds of this process plus the redis-server's
+are recorded too, and their ratio printed as a load-independent check.
 Writes ``benchmarks/results/warming.json`` (and ``bench_warming.json`` for run_all.py).
 """
 
