@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import pickle
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from django.core.cache import caches
 
 from perfkit.cache import cached, invalidate
 from perfkit.cache import warm as cache_warm
-from perfkit.cache.envelope import Envelope
+from perfkit.cache.envelope import Envelope, pack
 from perfkit.cache.store import get_store
 from perfkit.exceptions import WarmingArgumentError
 from perfkit.testing import capture_cache
@@ -254,3 +255,21 @@ def test_a_chunk_lock_taken_with_the_generations_read(cache_alias, request, db):
     if cache_alias == "redis":
         client, made = _raw(cache, "chunk-lock")
         assert 55 <= client.ttl(made) <= 60
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_envelopes_pickled_the_short_way_load_as_the_same_envelopes(protocol):
+    dumps = cache_warm._envelope_dumps(protocol)
+    shared = "shared text"
+    values = [
+        {"a": [shared, shared], 3: (1.5, None), "b": b"\x00\x01"},  # memo references inside
+        "x" * 100_000,  # pickled in several frames: the usual way
+        None,
+    ]
+    for value in values:
+        entry = pack(value, (123456789, "g"), 1.0, 0.25, 61.0)
+        data = dumps(entry)
+        back = pickle.loads(data)
+        assert type(back) is Envelope
+        assert back == entry == pickle.loads(pickle.dumps(entry, protocol))
+        assert data[:2] == pickle.dumps(entry, protocol)[:2]  # same protocol header
