@@ -57,7 +57,7 @@ def warm_many(
         result.seconds = time.perf_counter() - started
         return result
     store = generations.get_store(wrapper.cache_alias)
-    every = tuple(sorted({k for *_, gkeys in planned for k in gkeys}))
+    every = tuple(sorted({k for gkeys in {p[3] for p in planned} for k in gkeys}))
     if lock is None:
         found = store.get_many(list(every))
     else:  # warming's chunk lock, taken in the same round trip as the generations' read
@@ -67,28 +67,31 @@ def warm_many(
     json = wrapper._resolved.json
     where = f"@cached {wrapper.perfkit_name}"
     now_of = clock.current().now
+    compute, perf, pack = wrapper._compute_sync, time.perf_counter, envelope.pack
+    uncommitted, skip_none = generations.uncommitted, not wrapper.cache_none
     entries: dict[str, Any] = {}
     tokens_for: dict[tuple[str, ...], tuple[Any, ...]] = {}
+    computed, compute_time = 0, 0.0  # the stats, added once (also when interrupted)
     index = 0
     try:
         for index, (args, kwargs, key, gkeys) in enumerate(planned):  # noqa: B007 (read below)
             tokens = tokens_for.get(gkeys)
             if tokens is None:  # calls with the same dependencies share one tuple of tokens
                 tokens = tokens_for[gkeys] = tuple(tokens_of[k] for k in gkeys)
-            t0 = time.perf_counter()
+            t0 = perf()
             try:
-                value = wrapper._compute_sync(args, kwargs)
+                value = compute(args, kwargs)
             except Exception as exc:
                 result.failed.append((args, kwargs, f"{type(exc).__name__}: {exc}"))
                 continue
-            spent = time.perf_counter() - t0
-            wrapper._stats.refreshes += 1
-            wrapper._stats.compute_time += spent
-            if (value is None and not wrapper.cache_none) or generations.uncommitted(gkeys):
+            spent = perf() - t0
+            computed += 1
+            compute_time += spent
+            if (value is None and skip_none) or uncommitted(gkeys):
                 continue
             now = now_of()
             soft = now + timeout if timeout is not None else float("inf")
-            entry: Any = envelope.pack(value, tokens, now, spent, soft)
+            entry: Any = pack(value, tokens, now, spent, soft)
             if json:
                 try:
                     entry = envelope.envelope_to_json(entry, where)
@@ -99,6 +102,7 @@ def warm_many(
     except BaseException as stop:
         # interrupted (a time limit, a shutdown): keep what was computed, and tell the caller
         # which calls did not finish
+        _count(wrapper, computed, compute_time)
         try:
             _store(wrapper, store, entries, result)
         except Exception as exc:
@@ -107,9 +111,15 @@ def warm_many(
         stop.perfkit_warm_result = result  # type: ignore[attr-defined]
         stop.perfkit_unfinished = [(a, k) for a, k, *_ in planned[index:]]  # type: ignore[attr-defined]
         raise
+    _count(wrapper, computed, compute_time)
     _store(wrapper, store, entries, result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _count(wrapper: Any, computed: int, compute_time: float) -> None:
+    wrapper._stats.refreshes += computed
+    wrapper._stats.compute_time += compute_time
 
 
 def _store(wrapper: Any, store: Any, entries: dict[str, Any], result: WarmResult) -> None:
