@@ -16,7 +16,13 @@ from perfkit.cache.catalog import WarmResult
 from perfkit.instrument import observe
 from perfkit.internals.caches import django_redis_options
 
-__all__ = ["LockHeld", "direct_django_redis", "warm_many"]
+__all__ = [
+    "LockHeld",
+    "direct_django_redis",
+    "redis_command",
+    "redis_round_trip",
+    "warm_many",
+]
 
 
 def warm_many(
@@ -138,13 +144,13 @@ def _direct_store(store: Any) -> Any:
     return direct_django_redis(store.backend)
 
 
-def _command(*parts: bytes) -> bytes:
+def redis_command(*parts: bytes) -> bytes:
     """One command in RESP (an array of bulk strings), written out: redis-py's packing
     encodes every argument through several layers and cost more than a warm's writes."""
     return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
 
 
-def _round_trip(client: Any, commands: list[bytes]) -> list[Any]:
+def redis_round_trip(client: Any, commands: list[bytes]) -> list[Any]:
     """Send ``commands`` in one write on a connection of ``client``'s pool; their replies.
 
     Every reply is read, even after an error reply, so the connection goes back clean; the
@@ -204,8 +210,8 @@ def _redis_set_many(store: Any, entries: dict[str, Any], timeout: float | None) 
             data = pickle.dumps(value, protocol)  # what its PickleSerializer writes
         else:
             data = encode(client.encode(value))
-        commands.append(_command(b"SET", encode(client.make_key(key)), data, *expiry))
-    _round_trip(client, commands)
+        commands.append(redis_command(b"SET", encode(client.make_key(key)), data, *expiry))
+    redis_round_trip(client, commands)
     return True
 
 
@@ -222,12 +228,12 @@ def _lock_and_read(store: Any, lock: tuple[str, int, int], keys: list[str]) -> d
     encode = client.get_client(write=True).connection_pool.get_encoder().encode
     made = encode(client.make_key(key))
     ours = b"%d" % token  # django-redis stores an int as its digits
-    _, held, values = _round_trip(
+    _, held, values = redis_round_trip(
         client,
         [
-            _command(b"SET", made, ours, b"NX", b"EX", b"%d" % ttl),
-            _command(b"GET", made),
-            _command(b"MGET", *(encode(client.make_key(k)) for k in keys)),
+            redis_command(b"SET", made, ours, b"NX", b"EX", b"%d" % ttl),
+            redis_command(b"GET", made),
+            redis_command(b"MGET", *(encode(client.make_key(k)) for k in keys)),
         ],
     )
     if held != ours:

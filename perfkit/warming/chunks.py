@@ -18,7 +18,7 @@ from typing import Any
 from django.core.cache import BaseCache, caches
 
 from perfkit.cache import warm as cache_warm
-from perfkit.cache.warm import direct_django_redis
+from perfkit.cache.warm import direct_django_redis, redis_command
 from perfkit.cache.wrapper import Engine
 from perfkit.conf import perfkit_settings
 from perfkit.internals.caches import delete_if_equal
@@ -130,7 +130,7 @@ for i = 2, 3 do
 end
 return counts
 """
-_scripts: dict[int, Any] = {}
+_RELEASE_AND_COUNT_SHA = hashlib.sha1(_RELEASE_AND_COUNT.encode(), usedforsecurity=False)
 
 
 def release_and_count(
@@ -151,16 +151,23 @@ def release_and_count(
     client = direct_django_redis(cache)
     if client is None:
         return None
-    redis = client.get_client(write=True)
-    script = _scripts.get(id(redis))
-    if script is None:
-        if len(_scripts) > 64:
-            _scripts.clear()
-        script = _scripts[id(redis)] = redis.register_script(_RELEASE_AND_COUNT)
-    keys = [client.make_key(key)]
-    if counters is not None:
-        keys += [client.make_key(counters[0]), client.make_key(counters[1])]
-    counts = script(keys=keys, args=[_int_token(token), done, failed], client=redis)
+    from redis.exceptions import NoScriptError  # django-redis is there, so is redis-py
+
+    encode = client.get_client(write=True).connection_pool.get_encoder().encode
+    keys = [key, *counters] if counters is not None else [key]
+    args = [
+        b"%d" % len(keys),
+        *(encode(client.make_key(k)) for k in keys),
+        b"%d" % _int_token(token),
+        b"%d" % done,
+        b"%d" % failed,
+    ]
+    sha = _RELEASE_AND_COUNT_SHA.hexdigest().encode()
+    try:
+        (counts,) = cache_warm.redis_round_trip(client, [redis_command(b"EVALSHA", sha, *args)])
+    except NoScriptError:  # not in the server's script cache (yet, or any more): EVAL loads it
+        script = _RELEASE_AND_COUNT.encode()
+        (counts,) = cache_warm.redis_round_trip(client, [redis_command(b"EVAL", script, *args)])
     return (int(counts[0]), int(counts[1])) if counters is not None else (-1, -1)
 
 

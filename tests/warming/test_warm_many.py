@@ -8,9 +8,12 @@ summary Celery logs instead of every call.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import math
+import os
 import pickle
+import time
 from typing import Any
 
 import pytest
@@ -273,3 +276,15 @@ def test_envelopes_pickled_the_short_way_load_as_the_same_envelopes(protocol):
         assert type(back) is Envelope
         assert back == entry == pickle.loads(pickle.dumps(entry, protocol))
         assert data[:2] == pickle.dumps(entry, protocol)[:2]  # same protocol header
+
+
+def test_release_and_count_loads_its_script_when_redis_does_not_have_it(on_redis, monkeypatch):
+    """EVALSHA of a script Redis has never seen (or flushed): EVAL runs it instead."""
+    cache = caches["redis"]
+    unknown = hashlib.sha1(f"not loaded {os.getpid()} {time.time()}".encode())
+    monkeypatch.setattr(chunks, "_RELEASE_AND_COUNT_SHA", unknown)
+    done, failed = tasks._counter("ns", "done"), tasks._counter("ns", "failed")
+    cache.set_many({done: 1, failed: 1}, 60)
+    assert chunks.acquire(cache, "ns-lock", "task-1", 60)
+    assert chunks.release_and_count(cache, "ns-lock", "task-1", (done, failed), 4, 0) == (5, 1)
+    assert cache.add("ns-lock", 1, 60)  # released
