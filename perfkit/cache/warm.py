@@ -1,4 +1,11 @@
-"""``wrapper.warm_many(calls)``: compute many calls, store them with ONE ``set_many``."""
+"""``wrapper.warm_many(calls)``: compute many calls, store them with ONE ``set_many``.
+
+On a plain django-redis cache (the usual home of warmed entries) the store is one packed batch
+of ``SET``s written straight to the backend's connection pool, and warming's chunk lock rides
+along with the generations' read: the same keys, bytes-equivalent values and expiry as the
+cache API would write, without the layers that made warming 0.4x a hand-written task.
+Everywhere else, and whenever someone observes cache operations, the cache API is used.
+"""
 
 from __future__ import annotations
 
