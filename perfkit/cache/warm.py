@@ -41,7 +41,8 @@ def warm_many(
     """Compute each ``(args, kwargs)`` call of ``wrapper`` and store every result at once.
 
     Each call's generations are read before it is computed (one read for all calls), so a
-    write landing meanwhile leaves the stored entry stale, as for an ordinary miss.  A call
+    write landing meanwhile leaves the stored entry stale, as for an ordinary miss; and as for
+    a miss nothing is stored within ``REPLICA_LAG`` of a write to one of them.  A call
     that raises is recorded in ``failed`` and does not stop the others.  A ``BaseException``
     (a time limit, a shutdown) stops the loop: what was computed is stored, and the exception
     carries ``perfkit_warm_result`` and ``perfkit_unfinished`` (the calls not done) on its way
@@ -83,14 +84,20 @@ def warm_many(
     compute, perf, pack = wrapper._compute_sync, time.perf_counter, envelope.pack
     uncommitted, skip_none = generations.uncommitted, not wrapper.cache_none
     entries: dict[str, Any] = {}
-    tokens_for: dict[tuple[str, ...], tuple[Any, ...]] = {}
+    tokens_for: dict[tuple[str, ...], tuple[tuple[Any, ...], bool]] = {}
     computed, compute_time = 0, 0.0  # the stats, added once (also when interrupted)
     index = 0
     try:
         for index, (args, kwargs, key, gkeys) in enumerate(planned):  # noqa: B007 (read below)
-            tokens = tokens_for.get(gkeys)
-            if tokens is None:  # calls with the same dependencies share one tuple of tokens
-                tokens = tokens_for[gkeys] = tuple(tokens_of[k] for k in gkeys)
+            known = tokens_for.get(gkeys)
+            if known is None:  # calls with the same dependencies share one tuple of tokens
+                tokens = tuple(tokens_of[k] for k in gkeys)
+                # and whether values computed from them may be stored (not within
+                # REPLICA_LAG of a bump, not in a snapshot-isolated transaction): as for a
+                # miss, only decided once, before computing (a later decision could only
+                # allow more)
+                known = tokens_for[gkeys] = (tokens, generations.storable(gkeys, tokens))
+            tokens, storable = known
             t0 = perf()
             try:
                 value = compute(args, kwargs)
@@ -100,7 +107,7 @@ def warm_many(
             spent = perf() - t0
             computed += 1
             compute_time += spent
-            if (value is None and skip_none) or uncommitted(gkeys):
+            if (value is None and skip_none) or not storable or uncommitted(gkeys):
                 continue
             now = now_of()
             soft = now + timeout if timeout is not None else float("inf")

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 
-from perfkit.cache import cached, invalidate
+from perfkit.cache import MISSING, cached, generations, invalidate
 from perfkit.cache import warm as cache_warm
 from perfkit.cache.envelope import Envelope, pack
 from perfkit.cache.store import get_store
@@ -288,3 +288,23 @@ def test_release_and_count_loads_its_script_when_redis_does_not_have_it(on_redis
     assert chunks.acquire(cache, "ns-lock", "task-1", 60)
     assert chunks.release_and_count(cache, "ns-lock", "task-1", (done, failed), 4, 0) == (5, 1)
     assert cache.add("ns-lock", 1, 60)  # released
+
+
+def test_warming_within_the_replica_lag_of_a_write_stores_nothing(db, settings, monkeypatch):
+    """As for an ordinary miss (tests/cache/test_replicas.py): a value computed within
+    PERFKIT["REPLICA_LAG"] seconds of a bump of one of its generations may come from a replica
+    that has not seen the write yet; warming must not store it either."""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(generations, "clock", lambda: now[0])
+    settings.PERFKIT = {**settings.PERFKIT, "REPLICA_LAG": 5}
+
+    @cached(timeout=None)
+    def label(n: int) -> str:
+        return f"n{n}"
+
+    invalidate(label)  # a write, just now
+    assert label.warm_many([((1,), {}), ((2,), {})]).failed == []
+    assert label.peek(1) is MISSING
+    now[0] += 10  # the replicas have caught up
+    assert label.warm_many([((1,), {}), ((2,), {})]).stored == 2
+    assert [label.peek(1), label.peek(2)] == ["n1", "n2"]
