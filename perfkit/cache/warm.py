@@ -78,12 +78,15 @@ def warm_many(
         found = _lock_and_read(store, lock, list(every))
     tokens_of = dict(zip(every, generations.snapshot(store, every, found), strict=False))
     timeout = wrapper._resolved.timeout
+    hard = None if timeout is None else timeout + (wrapper.stale or 0)
+    batch = _set_batch(store, hard)
     json = wrapper._resolved.json
     where = f"@cached {wrapper.perfkit_name}"
     now_of = clock.current().now
     compute, perf, pack = wrapper._compute_sync, time.perf_counter, envelope.pack
     uncommitted, skip_none = generations.uncommitted, not wrapper.cache_none
     entries: dict[str, Any] = {}
+    put = batch.add if batch is not None else entries.__setitem__
     tokens_for: dict[tuple[str, ...], tuple[tuple[Any, ...], bool]] = {}
     computed, compute_time = 0, 0.0  # the stats, added once (also when interrupted)
     index = 0
@@ -112,19 +115,18 @@ def warm_many(
             now = now_of()
             soft = now + timeout if timeout is not None else float("inf")
             entry: Any = pack(value, tokens, now, spent, soft)
-            if json:
-                try:
+            try:
+                if json:
                     entry = envelope.envelope_to_json(entry, where)
-                except envelope.CacheSerializationError as exc:
-                    result.failed.append((args, kwargs, f"{type(exc).__name__}: {exc}"))
-                    continue
-            entries[key] = entry
+                put(key, entry)
+            except Exception as exc:  # a value its serializer cannot write: this call fails
+                result.failed.append((args, kwargs, f"{type(exc).__name__}: {exc}"))
     except BaseException as stop:
         # interrupted (a time limit, a shutdown): keep what was computed, and tell the caller
         # which calls did not finish
         _count(wrapper, computed, compute_time)
         try:
-            _store(wrapper, store, entries, result)
+            _store(store, batch, entries, hard, result)
         except Exception as exc:
             failures.log_only(wrapper.perfkit_name, wrapper.cache_alias, exc, "set_many")
         result.seconds = time.perf_counter() - started
@@ -132,7 +134,7 @@ def warm_many(
         stop.perfkit_unfinished = [(a, k) for a, k, *_ in planned[index:]]  # type: ignore[attr-defined]
         raise
     _count(wrapper, computed, compute_time)
-    _store(wrapper, store, entries, result)
+    _store(store, batch, entries, hard, result)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -142,12 +144,17 @@ def _count(wrapper: Any, computed: int, compute_time: float) -> None:
     wrapper._stats.compute_time += compute_time
 
 
-def _store(wrapper: Any, store: Any, entries: dict[str, Any], result: WarmResult) -> None:
-    if entries:
-        timeout = wrapper._resolved.timeout
-        hard = None if timeout is None else timeout + (wrapper.stale or 0)
-        if not _redis_set_many(store, entries, hard):
-            store.set_many(entries, timeout=hard)
+def _store(
+    store: Any,
+    batch: _SetBatch | None,
+    entries: dict[str, Any],
+    timeout: float | None,
+    result: WarmResult,
+) -> None:
+    if batch is not None:
+        result.stored = batch.send()
+    elif entries:
+        store.set_many(entries, timeout=timeout)
         result.stored = len(entries)
 
 
@@ -194,39 +201,54 @@ def redis_round_trip(client: Any, commands: list[bytes]) -> list[Any]:
     return replies
 
 
-def _redis_set_many(store: Any, entries: dict[str, Any], timeout: float | None) -> bool:
-    """Store ``entries`` on a plain django-redis cache as one packed batch of ``SET``s.
+class _SetBatch:
+    """The ``SET`` commands storing a chunk on a plain django-redis cache, one packed write.
 
     django-redis' ``set_many`` builds a redis-py pipeline, one ``set()`` call and reply
     callback per key, inside MULTI/EXEC: for a chunk of 100 entries that was half of the
     store's time and the largest cost warming had over a hand-written ``set_many``.  Here
     the keys are made by the backend's own client and the values serialized as its
-    serializer would, then sent as one packed write on a connection of its own pool.
-    The entries are independent, so they need no MULTI/EXEC.
-
-    Returns False (nothing written) where that would change what the backend does: another
-    client class, perfkit's resilient backends, IGNORE_EXCEPTIONS, a timeout of 0 or less,
-    or someone observing cache operations (``capture_cache``, the toolbar), who must see
-    the ``set_many``.
+    serializer would, then sent as one write on a connection of its own pool (the entries
+    are independent: no MULTI/EXEC).  Each entry is serialized as it is added, so the value
+    and its envelope are freed at once rather than all held until the store (fewer
+    collector passes over a chunk).
     """
+
+    def __init__(self, client: Any, timeout: float | None) -> None:
+        self.client = client
+        self.encode = client.get_client(write=True).connection_pool.get_encoder().encode
+        self.protocol = _pickle_protocol(client)
+        self.dump_envelope = _envelope_dumps(self.protocol) if self.protocol is not None else None
+        self.expiry = () if timeout is None else (b"PX", b"%d" % max(1, int(timeout * 1000)))
+        self.commands: dict[str, bytes] = {}  # by key: the last value of a key wins
+
+    def add(self, key: str, value: Any) -> None:
+        """Serialize one entry (raises what the serializer raises, nothing is sent)."""
+        if self.dump_envelope is not None and type(value) is envelope.Envelope:
+            data = self.dump_envelope(value)
+        elif self.protocol is not None and type(value) is not int:
+            data = pickle.dumps(value, self.protocol)  # what its PickleSerializer writes
+        else:
+            data = self.encode(self.client.encode(value))
+        made = self.encode(self.client.make_key(key))
+        self.commands[key] = redis_command(b"SET", made, data, *self.expiry)
+
+    def send(self) -> int:
+        """Write every entry added; how many."""
+        if self.commands:
+            redis_round_trip(self.client, list(self.commands.values()))
+        return len(self.commands)
+
+
+def _set_batch(store: Any, timeout: float | None) -> _SetBatch | None:
+    """A ``_SetBatch`` for ``store``, or None where it would change what the backend does:
+    another client class, perfkit's resilient backends, IGNORE_EXCEPTIONS, a timeout of 0 or
+    less, or someone observing cache operations (``capture_cache``, the toolbar), who must
+    see the ``set_many``."""
     client = _direct_store(store)
     if client is None or (timeout is not None and timeout <= 0):
-        return False
-    encode = client.get_client(write=True).connection_pool.get_encoder().encode
-    protocol = _pickle_protocol(client)
-    dump_envelope = _envelope_dumps(protocol) if protocol is not None else None
-    expiry = () if timeout is None else (b"PX", b"%d" % max(1, int(timeout * 1000)))
-    commands = []
-    for key, value in entries.items():
-        if dump_envelope is not None and type(value) is envelope.Envelope:
-            data = dump_envelope(value)
-        elif protocol is not None and type(value) is not int:
-            data = pickle.dumps(value, protocol)  # what its PickleSerializer writes
-        else:
-            data = encode(client.encode(value))
-        commands.append(redis_command(b"SET", encode(client.make_key(key)), data, *expiry))
-    redis_round_trip(client, commands)
-    return True
+        return None
+    return _SetBatch(client, timeout)
 
 
 def _lock_and_read(store: Any, lock: tuple[str, int, int], keys: list[str]) -> dict[str, Any]:

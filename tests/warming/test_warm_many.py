@@ -308,3 +308,17 @@ def test_warming_within_the_replica_lag_of_a_write_stores_nothing(db, settings, 
     now[0] += 10  # the replicas have caught up
     assert label.warm_many([((1,), {}), ((2,), {})]).stored == 2
     assert [label.peek(1), label.peek(2)] == ["n1", "n2"]
+
+
+def test_a_value_redis_cannot_pickle_fails_its_call_only(on_redis):
+    @cached(timeout=60, cache="redis")
+    def thing(n: int) -> Any:
+        return (lambda: n) if n == 2 else n  # a lambda does not pickle
+
+    result = thing.warm_many([((1,), {}), ((2,), {}), ((3,), {})])
+    assert result.stored == 2
+    assert [(args, reason.split(":")[0]) for args, _kw, reason in result.failed] == [
+        ((2,), "AttributeError")
+    ]
+    assert [thing.peek(1), thing.peek(3)] == [1, 3]
+    assert thing.peek(2) is MISSING
