@@ -17,6 +17,9 @@ from typing import Any
 
 from django.core.cache import BaseCache, caches
 
+from perfkit.cache import warm as cache_warm
+from perfkit.cache.warm import direct_django_redis, redis_command
+from perfkit.cache.wrapper import Engine
 from perfkit.conf import perfkit_settings
 from perfkit.internals.caches import delete_if_equal
 from perfkit.warming.encoding import Call, decode_calls
@@ -53,6 +56,8 @@ class ChunkOutcome:
     # the reason of the last transient failure, for the message once retries run out
     retry_reason: str = ""
     seconds: float = 0.0
+    # run_chunk(lock=...) found the chunk's lock held by another task: nothing was computed
+    busy: bool = False
 
 
 def backoff(retries: int) -> float:
@@ -96,12 +101,74 @@ def _int_token(token: str) -> int:
 def acquire(cache: BaseCache, key: str, token: str, ttl: int) -> bool:
     """Take the lock, or find it already ours (a retry or redelivery of the same task)."""
     value = _int_token(token)
+    client = direct_django_redis(cache)
+    if client is not None:
+        # what cache.add() sends (django-redis stores an int as its digits), minus its layers
+        redis, made = client.get_client(write=True), client.make_key(key)
+        return bool(redis.set(made, value, nx=True, ex=ttl)) or redis.get(made) == b"%d" % value
     return bool(cache.add(key, value, ttl)) or cache.get(key) == value
 
 
 def release(cache: BaseCache, key: str, token: str) -> bool:
     """Release the lock if it still holds ``token`` (atomic: never another task's lock)."""
     return delete_if_equal(cache, key, _int_token(token))
+
+
+# KEYS: the lock, then (optionally) the done and failed counters of the warm.
+# ARGV: our token, what to add to done, to failed.  The lock goes only if it holds our token;
+# a counter that expired is not recreated (it would never expire again).
+_RELEASE_AND_COUNT = """
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+if #KEYS < 3 then return {} end
+local counts = {}
+for i = 2, 3 do
+  if redis.call('exists', KEYS[i]) == 1 then
+    counts[i - 1] = redis.call('incrby', KEYS[i], ARGV[i])
+  else
+    counts[i - 1] = -1
+  end
+end
+return counts
+"""
+_RELEASE_AND_COUNT_SHA = hashlib.sha1(_RELEASE_AND_COUNT.encode(), usedforsecurity=False)
+
+
+def release_and_count(
+    cache: BaseCache,
+    key: str,
+    token: str,
+    counters: tuple[str, str] | None,
+    done: int,
+    failed: int,
+) -> tuple[int, int] | None:
+    """Release the lock and add ``done``/``failed`` to a warm's counters, in ONE round trip
+    where the cache is a plain django-redis one (else None: do it with ``release`` and the
+    cache API).
+
+    Returns the counters' new values, -1 for a counter that expired ((-1, -1) without
+    counters).  Raises what Redis raises.
+    """
+    client = direct_django_redis(cache)
+    if client is None:
+        return None
+    from redis.exceptions import NoScriptError  # django-redis is there, so is redis-py
+
+    encode = client.get_client(write=True).connection_pool.get_encoder().encode
+    keys = [key, *counters] if counters is not None else [key]
+    args = [
+        b"%d" % len(keys),
+        *(encode(client.make_key(k)) for k in keys),
+        b"%d" % _int_token(token),
+        b"%d" % done,
+        b"%d" % failed,
+    ]
+    sha = _RELEASE_AND_COUNT_SHA.hexdigest().encode()
+    try:
+        (counts,) = cache_warm.redis_round_trip(client, [redis_command(b"EVALSHA", sha, *args)])
+    except NoScriptError:  # not in the server's script cache (yet, or any more): EVAL loads it
+        script = _RELEASE_AND_COUNT.encode()
+        (counts,) = cache_warm.redis_round_trip(client, [redis_command(b"EVAL", script, *args)])
+    return (int(counts[0]), int(counts[1])) if counters is not None else (-1, -1)
 
 
 class ChunkTimeLimit(BaseException):
@@ -131,7 +198,18 @@ def soft_limit_stops_chunk() -> Iterator[None]:
         signal.signal(sig, previous)
 
 
-def _warm(func: Any, calls: list[Call]) -> tuple[int, list[tuple[Any, Any, str]]]:
+def takes_lock_with_read(func: Any, cache: BaseCache) -> bool:
+    """Can ``run_chunk(lock=...)`` take the chunk's lock in the round trip that reads the
+    generations (a perfkit-cached function on a plain django-redis cache)?"""
+    return isinstance(func, Engine) and direct_django_redis(cache) is not None
+
+
+def _warm(
+    func: Any, calls: list[Call], lock: tuple[str, int, int] | None = None
+) -> tuple[int, list[tuple[Any, Any, str]]]:
+    if lock is not None:
+        result = cache_warm.warm_many(func, calls, lock=lock)
+        return int(result.stored), list(result.failed)
     warm_many = getattr(func, "warm_many", None)
     if warm_many is not None:
         result = warm_many(calls)
@@ -152,11 +230,17 @@ def is_transient(reason: str) -> bool:
 
 
 def run_chunk(
-    warmer: Warmer, encoded: list[list[Any]], *, soft_limit: float | None = None
+    warmer: Warmer,
+    encoded: list[list[Any]],
+    *,
+    soft_limit: float | None = None,
+    lock: tuple[str, str, int] | None = None,
 ) -> ChunkOutcome:
     """Warm one chunk; failures are collected per call, never raised.
 
-    See ``ChunkOutcome`` for what it returns.
+    ``lock``, ``(key, token, ttl)``: take the chunk's lock with the generations' read (see
+    ``takes_lock_with_read``); the outcome is ``busy`` if another task holds it.  See
+    ``ChunkOutcome`` for what it returns.
     """
     started = time.monotonic()
     calls, missing = decode_calls(encoded)
@@ -165,7 +249,11 @@ def run_chunk(
     encoded_ok = [c for c in encoded if id(c[0]) not in missing_ids]
     try:
         with soft_limit_stops_chunk():
-            stored, failures = _warm(warmer.func, calls)
+            stored, failures = _warm(
+                warmer.func, calls, (lock[0], _int_token(lock[1]), lock[2]) if lock else None
+            )
+    except cache_warm.LockHeld:
+        return ChunkOutcome(busy=True, seconds=_since(started))
     except ChunkTimeLimit as stop:
         limit = (
             "SoftTimeLimitExceeded: the chunk stopped at its soft time limit "

@@ -24,6 +24,7 @@ __all__ = ["Call", "decode_calls", "encode_call"]
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 
 _TAGS = ({"m", "pk"}, {"t"}, {"d"})
+_SCALARS = frozenset({int, str, float, bool, type(None)})
 _HINT = (
     "Warmer arguments must be JSON values (str, int, float, bool, None, lists, dicts with str "
     "keys), tuples of them, or model instances; convert other values first, e.g. "
@@ -122,9 +123,14 @@ def decode_calls(
     instances were deleted since planning.
     """
     found: dict[str, set[Any]] = defaultdict(set)
+    plain = True  # every call is scalars only (ids, slugs): nothing to load, nothing to untag
     for args, kwargs in encoded:
-        _refs(args, found)
-        _refs(list(kwargs.values()), found)
+        if kwargs or not all(type(a) in _SCALARS for a in args):
+            plain = False
+            _refs(args, found)
+            _refs(list(kwargs.values()), found)
+    if plain:
+        return [(tuple(args), {}) for args, _kwargs in encoded], []
     loaded: dict[str, dict[Any, models.Model]] = {}
     for label, pks in found.items():
         manager = apps.get_model(label)._base_manager
