@@ -218,15 +218,12 @@ class _SetBatch:
         self.client = client
         self.encode = client.get_client(write=True).connection_pool.get_encoder().encode
         self.protocol = _pickle_protocol(client)
-        self.dump_envelope = _envelope_dumps(self.protocol) if self.protocol is not None else None
         self.expiry = () if timeout is None else (b"PX", b"%d" % max(1, int(timeout * 1000)))
         self.commands: dict[str, bytes] = {}  # by key: the last value of a key wins
 
     def add(self, key: str, value: Any) -> None:
         """Serialize one entry (raises what the serializer raises, nothing is sent)."""
-        if self.dump_envelope is not None and type(value) is envelope.Envelope:
-            data = self.dump_envelope(value)
-        elif self.protocol is not None and type(value) is not int:
+        if self.protocol is not None and type(value) is not int:
             data = pickle.dumps(value, self.protocol)  # what its PickleSerializer writes
         else:
             data = self.encode(self.client.encode(value))
@@ -282,47 +279,6 @@ class LockHeld(Exception):
     """``warm_many(lock=...)``: another task holds that lock; nothing was computed."""
 
 
-def _envelope_dumps(protocol: int) -> Any:
-    """A faster ``pickle.dumps(entry, protocol)`` for envelopes, or None where it cannot be.
-
-    Pickling the ``Envelope`` namedtuple costs three times pickling its fields as a plain
-    tuple (its class is looked up and checked, and ``__getnewargs__`` called, for every
-    entry): for a chunk that was the largest cost left next to a hand-written ``set_many``.
-    So the fields are pickled as a tuple and framed as the envelope they make: the class by
-    the text ``GLOBAL`` opcode (which takes no memo slot, so the fields' own memo references
-    stay right), then ``NEWOBJ``.  ``pickle.loads`` gives back an equal ``Envelope``; the
-    bytes differ from ``pickle.dumps``' only in how the class is named.  Checked once per
-    protocol against ``pickle.loads`` (None if the check fails: the envelope changed shape);
-    fields pickling to 60 kB or more, which pickle splits in several frames, go the usual way.
-    """
-    if protocol in _envelope_dumpers:
-        return _envelope_dumpers[protocol]
-    dumps: Any = None
-    if 2 <= protocol <= pickle.HIGHEST_PROTOCOL:
-        cls = envelope.Envelope
-        head = b"\x80%cc%s\n%s\n" % (protocol, cls.__module__.encode(), cls.__qualname__.encode())
-        framed = protocol >= 4
-
-        def dumps(entry: Any) -> bytes:
-            fields = pickle.dumps(tuple(entry), protocol)
-            if len(fields) >= 60_000:
-                return pickle.dumps(entry, protocol)
-            # drop the fields' PROTO (and FRAME) header and their STOP
-            start = 11 if framed and fields[2] == 0x95 else 2
-            return head + fields[start:-1] + b"\x81."  # NEWOBJ, STOP
-
-        sample = envelope.pack({"v": ["x", "x", (1.5,)], 2: b"y"}, (7, "g"), 1.0, 0.25, 9.0)
-        try:
-            back = pickle.loads(dumps(sample))
-        except Exception:
-            back = None
-        if type(back) is not cls or back != sample:
-            dumps = None
-    _envelope_dumpers[protocol] = dumps
-    return dumps
-
-
-_envelope_dumpers: dict[int, Any] = {}
 _PICKLE = "django_redis.serializers.pickle.PickleSerializer"
 _IDENTITY = "django_redis.compressors.identity.IdentityCompressor"
 
