@@ -26,11 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is on sys.path when a script runs
 from _redis import reachable, start_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "results"
 VALUE = {
     "id": 42,
     "title": "The Left Hand of Darkness",
@@ -277,10 +277,7 @@ def main() -> None:
             }
         ],
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=2)
-    (RESULTS / "backends.json").write_text(text + "\n", encoding="utf-8")
-    (RESULTS / "bench_backends.json").write_text(text + "\n", encoding="utf-8")
+    write_results(result, "backends", echo=False)
     width = max(map(len, rows))
     print(f"{'backend':<{width}}  get us  x raw   set us  x raw")
     for name, row in sorted(rows.items(), key=lambda item: item[1]["get_us"]):

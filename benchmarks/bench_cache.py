@@ -19,7 +19,6 @@ Writes ``benchmarks/results/cache.json`` (and ``bench_cache.json`` for run_all.p
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pickle
 import platform
@@ -29,11 +28,11 @@ import threading
 import time
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is on sys.path when a script runs
 from _redis import private_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "results"
 VALUE = {"id": 42, "title": "Dune", "author": {"id": 7, "name": "Frank Herbert"}, "tags": ["sf"]}
 
 
@@ -272,11 +271,7 @@ def main() -> None:
             "invalidation": invalidation(args.entries),
             "stampede": stampede(),
         }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=2)
-    (RESULTS / "cache.json").write_text(text + "\n")
-    (RESULTS / "bench_cache.json").write_text(text + "\n")
-    print(text)
+    write_results(result, "cache")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ perfkit ``assert_num_queries`` (capture + check).  Writes ``benchmarks/results/c
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -29,9 +28,10 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from _common import write_results  # benchmarks/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def setup_django() -> None:
@@ -187,10 +187,7 @@ def main() -> None:
             name: row["best_overhead_us_per_query"] for name, row in rows.items()
         },
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=2) + "\n"
-    (RESULTS / "capture.json").write_text(text)
-    (RESULTS / "bench_capture.json").write_text(text)
+    write_results(result, "capture", echo=False)
     print(
         "ratio (perfkit, locations on) / CaptureQueriesContext: "
         f"{result['ratio_locations_on_vs_django']:.3f} (median time per run)"

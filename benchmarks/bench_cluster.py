@@ -24,10 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is on sys.path when a script runs
 from _redis import pin, private_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
 ALONE = ("--cluster-replicas", "0", "--cluster-yes")  # three masters, no replicas
 
 
@@ -128,9 +128,7 @@ def main() -> None:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "cluster.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results(result, "cluster")
 
 
 if __name__ == "__main__":

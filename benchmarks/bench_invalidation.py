@@ -18,7 +18,6 @@ is invalid. This process and the private Redis are pinned to CPU 0. Writes
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -26,11 +25,11 @@ import sys
 import time
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is on sys.path when a script runs
 from _redis import private_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def setup_django(port: int) -> None:
@@ -169,10 +168,7 @@ def main() -> None:
         },
         "plots": plots,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=2)
-    (RESULTS / "bench_invalidation.json").write_text(text + "\n")
-    print(text)
+    write_results(result, "invalidation")
 
 
 if __name__ == "__main__":

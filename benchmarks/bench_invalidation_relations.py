@@ -12,13 +12,13 @@ invalidates: the cost must stay flat.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import time
 
-from _redis import private_redis  # benchmarks/ is on sys.path when a script runs
+from _common import write_results  # benchmarks/ is on sys.path when a script runs
+from _redis import private_redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -33,7 +33,7 @@ def main() -> None:
         # read by tests/settings.py when django.setup() imports it
         os.environ["PERFKIT_TEST_REDIS_URL"] = f"redis://127.0.0.1:{start()}/0"
         out = measure(args.entries, args.writes)
-    print(json.dumps(out, indent=2))
+    write_results(out, "invalidation_relations")
 
 
 def measure(entries: int, writes_per_kind: int) -> dict:

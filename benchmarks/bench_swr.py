@@ -25,7 +25,6 @@ This process and the redis-server are pinned to CPU 0.  Writes ``benchmarks/resu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -37,11 +36,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _common import write_results  # benchmarks/ is on sys.path when a script runs
 from _redis import start_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "results"
 QUEUE = f"bench-swr-{os.getpid()}"
 TIMEOUT = 1.0
 STALE = 60.0
@@ -287,9 +286,7 @@ def report(results: dict[str, dict[str, list[float]]], opts: argparse.Namespace)
             "redis-py": redis.__version__,
         },
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in ("swr.json", "bench_swr.json"):
-        (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n")
+    write_results(out, "swr", echo=False)
 
 
 def main() -> None:

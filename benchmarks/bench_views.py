@@ -33,10 +33,10 @@ import sys
 import time
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is on sys.path when a script runs
 from _redis import pin, private_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
 MODES = {"i18n+tz on": True, "i18n+tz off": False}
 
 
@@ -200,10 +200,7 @@ def main() -> None:
                 for mode, by_name in ratios.items()
             },
         }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=2)
-    (RESULTS / "views.json").write_text(text + "\n")
-    print(text)
+    write_results(result, "views")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ Writes ``benchmarks/results/warming.json`` (and ``bench_warming.json`` for run_a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -39,11 +38,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import write_results  # benchmarks/ is on sys.path when a script runs
 from _redis import start_redis  # benchmarks/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "results"
 QUEUE = f"bench-warming-{os.getpid()}"
 
 
@@ -272,9 +271,7 @@ def report(
             "redis-py": redis.__version__,
         },
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in ("warming.json", "bench_warming.json"):
-        (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n")
+    write_results(out, "warming", echo=False)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 from django.core.cache import caches
@@ -18,11 +19,12 @@ def shared_alias(request, db):
     return "default"
 
 
-def run_threads(n, target):
+def run_threads(n: int, target: Any) -> list[Any]:
+    """Start ``n`` threads together (a barrier) on ``target``; their results, in order."""
     barrier = threading.Barrier(n)
-    results = [None] * n
+    results: list[Any] = [None] * n
 
-    def worker(i):
+    def worker(i: int) -> None:
         barrier.wait()
         results[i] = target()
 
@@ -30,7 +32,7 @@ def run_threads(n, target):
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(30)
     return results
 
 

@@ -19,6 +19,7 @@ from django.db import connections
 from perfkit.cache import background, cached, clock, invalidate, stampede, stats
 from perfkit.cache.store import get_store
 from perfkit.exceptions import ImproperlyConfiguredError
+from tests.cache.test_stampede import run_threads
 
 # the refresher's thread has its own database connection: it must see committed data (and, on
 # SQLite, the database cache table unlocked), as in production
@@ -75,22 +76,6 @@ def threads_share(alias: str) -> None:
     """Skip a test whose request threads read at once from the test's in-memory SQLite."""
     if alias == "db" and connections["default"].vendor == "sqlite":
         pytest.skip("SQLite's shared in-memory test database locks tables across threads")
-
-
-def run_threads(n: int, target: Any) -> list[Any]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def worker(i: int) -> None:
-        barrier.wait()
-        results[i] = target()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_no_caller_waits_when_a_stale_value_exists(alias, gate):
