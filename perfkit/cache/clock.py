@@ -33,10 +33,10 @@ class FakeClock(Clock):
         self._now = time.time() if start is None else start
         self._lock = threading.Lock()
 
-    def now(self) -> float:  # type: ignore[override]
+    def now(self) -> float:
         return self._now
 
-    def monotonic(self) -> float:  # type: ignore[override]
+    def monotonic(self) -> float:
         return self._now
 
     def sleep(self, seconds: float) -> None:  # type: ignore[override]

@@ -78,7 +78,7 @@ class CachedFunction(Engine):
         """The cached value of this call, or ``perfkit.cache.MISSING``; never computes."""
         return self._peek(args, kwargs)
 
-    def _snapshot(self, store: Any, key: str, gkeys: tuple) -> Decision:
+    def _snapshot(self, store: Any, key: str, gkeys: tuple[str, ...]) -> Decision:
         if store is None:
             return Decision(True)
         found = self._read(store, key, gkeys)
@@ -98,7 +98,7 @@ class CachedFunction(Engine):
 
         return warm_many(self, calls)
 
-    def _compute_sync(self, args: tuple, kwargs: dict) -> Any:
+    def _compute_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return self.func(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -108,7 +108,7 @@ class CachedFunction(Engine):
 class AsyncCachedFunction(CachedFunction):
     """A cached ``async def``: cache calls run off the event loop; twins start with ``a``."""
 
-    async def __call__(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         store, key, gkeys = self._begin(args, kwargs)
         if store is None:
             return await self.func(*args, **kwargs)
@@ -160,7 +160,7 @@ class AsyncCachedFunction(CachedFunction):
     def peek(self, *args: Any, **kwargs: Any) -> Any:
         return self._peek(args, kwargs)
 
-    def _compute_sync(self, args: tuple, kwargs: dict) -> Any:
+    def _compute_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return async_to_sync(self.func)(*args, **kwargs)
 
 
@@ -219,9 +219,11 @@ def cached(
     (default ``module.qualname``; see perfkit.cache.naming for closures and lambdas).  See
     docs/cache.md for every option.
     """
-    if callable(timeout) or isinstance(timeout, (classmethod, staticmethod)):
-        # bare @cached: the defaults
-        return cached()(timeout)
+    bare: Any = timeout  # typed as seconds, but @cached without parentheses passes the function
+    if callable(bare) or isinstance(bare, (classmethod, staticmethod)):
+        # bare @cached: the defaults (the wrapper, which is callable like the function)
+        wrapper: Callable[[Any], Any] = cached()(bare)
+        return wrapper
     _check(timeout, "timeout", allow_none=True)
     _check(stale, "stale", allow_none=True)
     if name is not None and (not isinstance(name, str) or not name or not name.isprintable()):

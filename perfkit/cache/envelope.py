@@ -108,7 +108,7 @@ def draws_early(entry: tuple[Any, ...], now: float, beta: float) -> bool:
     ``Envelope`` or a stored envelope."""
     if not beta:
         return False
-    delta = entry[COMPUTE_TIME]
+    delta: float = entry[COMPUTE_TIME]
     return delta > 0 and now - delta * beta * math.log(random.random() or 1e-12) >= entry[SOFT]
 
 

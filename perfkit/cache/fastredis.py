@@ -140,7 +140,8 @@ class FastRedis:
             made = [self._make(key) for key in keys]
             packed = self._packed[wanted] = b"".join(wire.connection.pack_command("MGET", *made))
         try:
-            return roundtrip(wire, packed)
+            replies: list[Any] = roundtrip(wire, packed)
+            return replies
         except BaseException as exc:
             # never reuse a connection that may still owe a reply
             local.wire = None
@@ -150,7 +151,8 @@ class FastRedis:
                 # either: one timeout per call, not two
                 raise
         made = [self._make(key) for key in keys]
-        return self.client.get_client(write=False).mget(made)
+        values: list[Any] = self.client.get_client(write=False).mget(made)
+        return values
 
     def get_many(self, keys: list[str]) -> dict[str, Any]:
         breaker = self.breaker

@@ -91,11 +91,12 @@ def encode(value: Any) -> str:
         return "k" + _type_name(cls) + "=" + encode(custom())
     meta = getattr(value, "_meta", None)
     if meta is not None and hasattr(meta, "label_lower"):
+        label: str = meta.concrete_model._meta.label_lower
         if isinstance(value, type):
-            return "M" + meta.concrete_model._meta.label_lower
+            return "M" + label
         if value.pk is None:
             raise _Unkeyable(value)
-        return "m" + meta.concrete_model._meta.label_lower + ":" + encode(value.pk)
+        return "m" + label + ":" + encode(value.pk)
     if isinstance(value, enum.Enum):
         return "e" + cls.__module__ + "." + cls.__qualname__ + "." + value.name
     if isinstance(value, type):

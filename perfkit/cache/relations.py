@@ -48,11 +48,11 @@ def _all_through_ends() -> dict[type[Model], tuple[Any, ...]]:
     ends: dict[type[Model], list[Any]] = {}
     for model in apps.get_models():
         for m2m in model._meta.local_many_to_many:
-            through = m2m.remote_field.through  # type: ignore[union-attr]
+            through = m2m.remote_field.through
             if not isinstance(through, type):
                 continue
             known = ends.setdefault(through, [])
-            for name in (m2m.m2m_field_name(), m2m.m2m_reverse_field_name()):  # type: ignore[attr-defined]
+            for name in (m2m.m2m_field_name(), m2m.m2m_reverse_field_name()):
                 field = through._meta.get_field(name)
                 if field not in known:
                     known.append(field)

@@ -77,17 +77,20 @@ class Store:
         )
 
     def get_many(self, keys: list[str]) -> dict[str, Any]:
+        found: dict[str, Any]
         if self.fast is not None:
-            return self.fast.get_many(keys)
-        if self.db is None:
-            return self.ops.get_many(keys)
-        return self._call("get_many", keys)
+            found = self.fast.get_many(keys)
+        elif self.db is None:
+            found = self.ops.get_many(keys)
+        else:
+            found = self._call("get_many", keys)
+        return found
 
     def set_many(self, mapping: dict[str, Any], timeout: Any) -> Any:
         return self._call("set_many", mapping, timeout=timeout)
 
     def add(self, key: str, value: Any, timeout: Any) -> bool:
-        return self._call("add", key, value, timeout=timeout)
+        return bool(self._call("add", key, value, timeout=timeout))
 
     def delete(self, key: str) -> Any:
         return self._call("delete", key)

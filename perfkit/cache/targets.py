@@ -23,7 +23,7 @@ from perfkit.exceptions import ImproperlyConfiguredError
 __all__ = ["canonical_pk", "canonical_value", "field_of", "track_fields", "tracked_fields"]
 
 # concrete model -> {field name: field} declared with track_fields()
-_tracked: dict[type[Model], dict[str, Field]] = {}
+_tracked: dict[type[Model], dict[str, Field[Any, Any]]] = {}
 
 
 def _python(field: Any, value: Any) -> Any:

@@ -162,7 +162,12 @@ class _ViewCache:
         return "v:" + text
 
     def _begin(
-        self, request: HttpRequest, user: Any, args: tuple, kwargs: dict, snapshot: Snapshot
+        self,
+        request: HttpRequest,
+        user: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        snapshot: Snapshot,
     ) -> _Call:
         call = _Call(self.rules.identity_before(request, user, snapshot))
         text = self.rules.key_text(request, call.identity)
@@ -173,7 +178,9 @@ class _ViewCache:
             _current_key.reset(token)
         return call
 
-    def _decide(self, call: _Call, request: HttpRequest, args: tuple, kwargs: dict) -> None:
+    def _decide(
+        self, call: _Call, request: HttpRequest, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         if call.store is not None:
             call.decision = self.engine._decide(
                 call.store, call.key, call.gkeys, (request, *args), kwargs

@@ -20,6 +20,7 @@ from django.conf import settings
 
 from perfkit.cache import clock, envelope, failures, generations
 from perfkit.cache.catalog import WarmResult
+from perfkit.cache.store import get_store
 from perfkit.instrument import observe
 from perfkit.internals.caches import django_redis_options
 
@@ -70,7 +71,7 @@ def warm_many(
     if not planned:
         result.seconds = time.perf_counter() - started
         return result
-    store = generations.get_store(wrapper.cache_alias)
+    store = get_store(wrapper.cache_alias)
     every = tuple(sorted({k for gkeys in {p[3] for p in planned} for k in gkeys}))
     if lock is None:
         found = store.get_many(list(every))
@@ -257,7 +258,8 @@ def _lock_and_read(store: Any, lock: tuple[str, int, int], keys: list[str]) -> d
         backend = store.backend
         if not (backend.add(key, token, ttl) or backend.get(key) == token):
             raise LockHeld(key)
-        return store.get_many(keys)
+        found: dict[str, Any] = store.get_many(keys)
+        return found
     encode = client.get_client(write=True).connection_pool.get_encoder().encode
     made = encode(client.make_key(key))
     ours = b"%d" % token  # django-redis stores an int as its digits

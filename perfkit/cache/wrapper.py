@@ -123,7 +123,7 @@ class Engine:
         )
         return self._resolved
 
-    def _keys(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, tuple]:
+    def _keys(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
         resolved = self._resolved
         if resolved.epoch != _epoch[0]:
             resolved = self._resolve()
@@ -175,7 +175,7 @@ class Engine:
     def _fail(self, key: Any, alias: str, exc: Exception, op: str) -> None:
         failures.report(self, self.perfkit_name, key, alias, exc, op)
 
-    def _read(self, store: Store, key: str, gkeys: tuple) -> dict[str, Any] | None:
+    def _read(self, store: Store, key: str, gkeys: tuple[str, ...]) -> dict[str, Any] | None:
         try:
             if generations.pending:
                 generations.replay(store)
@@ -196,7 +196,7 @@ class Engine:
             self._fail(key, store.alias, exc, "get")
             return None
 
-    def _hit(self, store: Store, key: str, gkeys: tuple) -> tuple[bool, Any]:
+    def _hit(self, store: Store, key: str, gkeys: tuple[str, ...]) -> tuple[bool, Any]:
         """The hit path: (True, value) for a fresh entry (no XFetch draw), else (False, the
         read: None when the cache is bypassed or failed)."""
         if generations.uncommitted(gkeys):  # this transaction wrote a dependency
@@ -223,7 +223,13 @@ class Engine:
         return False, found
 
     def _decide(
-        self, store: Store, key: str, gkeys: tuple, args: Any, kwargs: Any, found: Any = _UNREAD
+        self,
+        store: Store,
+        key: str,
+        gkeys: tuple[str, ...],
+        args: Any,
+        kwargs: Any,
+        found: Any = _UNREAD,
     ) -> Decision:
         if found is _UNREAD:
             hit, found = self._hit(store, key, gkeys)
@@ -293,7 +299,7 @@ class Engine:
     def _read_again(self, store: Store, keys: list[str], key: str) -> dict[str, Any]:
         return self._decoded(store.get_many(keys), key)
 
-    def _waited_hit(self, store: Store, key: str, gkeys: tuple, entry: Any) -> Decision:
+    def _waited_hit(self, store: Store, key: str, gkeys: tuple[str, ...], entry: Any) -> Decision:
         """Another caller's fresh result, found after waiting for (or taking) the lock."""
         entry = envelope.loaded(entry)
         self._stats.hits += 1
@@ -302,12 +308,14 @@ class Engine:
             cache_hit.send(self, key=key, cache=store.alias, age=age, dependencies=list(gkeys))
         return Decision(False, entry.value)
 
-    def _usable(self, found: dict[str, Any], key: str, gkeys: tuple) -> bool:
+    def _usable(self, found: dict[str, Any], key: str, gkeys: tuple[str, ...]) -> bool:
         now = clock.current().now()
         entry = envelope.loaded(found.get(key))
         return envelope.judge(entry, gkeys, found, now, beta=0, stale=None) is envelope.FRESH
 
-    def _serve(self, store: Store, key: str, gkeys: tuple, entry: Any, state: str) -> Decision:
+    def _serve(
+        self, store: Store, key: str, gkeys: tuple[str, ...], entry: Any, state: str
+    ) -> Decision:
         age = clock.current().now() - entry.computed_at
         if state is envelope.EARLY:
             self._stats.hits += 1
@@ -323,7 +331,12 @@ class Engine:
         return Decision(False, entry.value)
 
     def _refresh_failed(
-        self, store: Store, key: str, gkeys: tuple, decision: Decision, error: BaseException
+        self,
+        store: Store,
+        key: str,
+        gkeys: tuple[str, ...],
+        decision: Decision,
+        error: BaseException,
     ) -> None:
         """An early or stale refresh raised: the caller gets the cached value; report it."""
         if decision.locked is not None:
@@ -338,7 +351,7 @@ class Engine:
         self,
         store: Store,
         key: str,
-        gkeys: tuple,
+        gkeys: tuple[str, ...],
         decision: Decision,
         value: Any,
         spent: float,
@@ -374,7 +387,9 @@ class Engine:
                 self, key=key, cache=store.alias, compute_time=spent, dependencies=list(gkeys)
             )
 
-    def _begin(self, args: tuple, kwargs: dict) -> tuple[Store | None, str, tuple]:
+    def _begin(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Store | None, str, tuple[str, ...]]:
         key, gkeys = self._keys(args, kwargs)
         try:
             return get_store(self._resolved.alias), key, gkeys
@@ -382,7 +397,7 @@ class Engine:
             self._fail(key, self.cache_alias, exc, "connect")
             return None, key, gkeys
 
-    def _peek(self, args: tuple, kwargs: dict) -> Any:
+    def _peek(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         store, key, gkeys = self._begin(args, kwargs)
         if generations.uncommitted(gkeys):
             return MISSING
@@ -394,7 +409,7 @@ class Engine:
         state = envelope.judge(entry, gkeys, found, now, beta=0, stale=self.stale)
         return entry.value if state in (envelope.FRESH, envelope.STALE) else MISSING
 
-    def _forget(self, args: tuple, kwargs: dict) -> None:
+    def _forget(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
             self.keys.bind(args, kwargs)
         except TypeError:
@@ -416,7 +431,7 @@ _MEMO_SIZE = 4096
 _PLAIN_STR = 256  # longer strings are keyed each time (the memo holds its keys)
 
 
-def _tokens_match(tokens: tuple, gkeys: tuple, found: dict[str, Any]) -> bool:
+def _tokens_match(tokens: tuple[Any, ...], gkeys: tuple[str, ...], found: dict[str, Any]) -> bool:
     if len(tokens) != len(gkeys):
         return False
     for gkey, token in zip(gkeys, tokens, strict=False):  # noqa: SIM110 (all() is slower here)
