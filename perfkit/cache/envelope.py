@@ -67,9 +67,7 @@ def is_envelope(entry: Any) -> bool:
 
 def loaded(entry: Any) -> Any:
     """The ``Envelope`` of a stored envelope; anything else unchanged (judged INVALID)."""
-    if type(entry) is tuple and len(entry) == 6 and entry[0] == MAGIC:
-        return Envelope._make(entry)
-    return entry
+    return Envelope._make(entry) if is_envelope(entry) else entry
 
 
 def judge(
@@ -88,18 +86,25 @@ def judge(
     """
     if type(entry) is not Envelope or entry.magic != MAGIC:
         return INVALID
-    tokens = entry.tokens
-    if len(tokens) != len(keys):
+    if not tokens_match(entry.tokens, keys, found):
         return INVALID
-    for key, token in zip(keys, tokens, strict=False):
-        if found.get(key) != token:
-            return INVALID
     soft = entry.soft
     if now >= soft:
         if stale is not None and now < soft + stale:
             return STALE
         return INVALID
     return EARLY if draws_early(entry, now, beta) else FRESH
+
+
+def tokens_match(tokens: tuple[Any, ...], keys: tuple[str, ...], found: dict[str, Any]) -> bool:
+    """Are the generation tokens an entry was computed under (``tokens``, for ``keys``) still
+    the current ones in ``found``?  A missing generation counts as changed."""
+    if len(tokens) != len(keys):
+        return False
+    for key, token in zip(keys, tokens, strict=False):  # noqa: SIM110 (all() is slower here)
+        if found.get(key) != token:
+            return False
+    return True
 
 
 def draws_early(entry: tuple[Any, ...], now: float, beta: float) -> bool:

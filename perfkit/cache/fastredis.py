@@ -48,6 +48,17 @@ def for_backend(backend: Any, alias: str) -> FastRedis | None:
     return FastRedis(backend, alias)
 
 
+def pickle_protocol(client: Any) -> int | None:
+    """The pickle protocol of a django-redis client that only pickles (no other serializer,
+    no compressor), else None: its values are then plain pickles (and ints as digits)."""
+    options = django_redis_options(client)
+    if options.get("SERIALIZER", _PICKLE) != _PICKLE:
+        return None
+    if options.get("COMPRESSOR", _IDENTITY) != _IDENTITY:
+        return None
+    return int(options.get("PICKLE_VERSION", pickle.DEFAULT_PROTOCOL))
+
+
 def _timed_out(exc: BaseException) -> bool:
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -97,11 +108,7 @@ class FastRedis:
         self.alias = alias
         self.client = backend.client
         self.breaker = getattr(backend, "perfkit_breaker", None)
-        options = django_redis_options(self.client)
-        self.plain_pickle = (
-            options.get("SERIALIZER", _PICKLE) == _PICKLE
-            and options.get("COMPRESSOR", _IDENTITY) == _IDENTITY
-        )
+        self.plain_pickle = pickle_protocol(self.client) is not None
         self._made: dict[str, Any] = {}
         self._packed: dict[tuple[str, ...], Any] = {}
         self._local = threading.local()

@@ -20,6 +20,7 @@ from django.conf import settings
 
 from perfkit.cache import clock, envelope, failures, generations
 from perfkit.cache.catalog import WarmResult
+from perfkit.cache.fastredis import pickle_protocol
 from perfkit.cache.store import get_store
 from perfkit.instrument import observe
 from perfkit.internals.caches import django_redis_options
@@ -218,7 +219,7 @@ class _SetBatch:
     def __init__(self, client: Any, timeout: float | None) -> None:
         self.client = client
         self.encode = client.get_client(write=True).connection_pool.get_encoder().encode
-        self.protocol = _pickle_protocol(client)
+        self.protocol = pickle_protocol(client)
         self.expiry = () if timeout is None else (b"PX", b"%d" % max(1, int(timeout * 1000)))
         self.commands: dict[str, bytes] = {}  # by key: the last value of a key wins
 
@@ -279,20 +280,6 @@ def _lock_and_read(store: Any, lock: tuple[str, int, int], keys: list[str]) -> d
 
 class LockHeld(Exception):
     """``warm_many(lock=...)``: another task holds that lock; nothing was computed."""
-
-
-_PICKLE = "django_redis.serializers.pickle.PickleSerializer"
-_IDENTITY = "django_redis.compressors.identity.IdentityCompressor"
-
-
-def _pickle_protocol(client: Any) -> int | None:
-    """The pickle protocol of a django-redis client that only pickles, else None."""
-    options = django_redis_options(client)
-    if options.get("SERIALIZER", _PICKLE) != _PICKLE:
-        return None
-    if options.get("COMPRESSOR", _IDENTITY) != _IDENTITY:
-        return None
-    return int(options.get("PICKLE_VERSION", pickle.DEFAULT_PROTOCOL))
 
 
 def direct_django_redis(backend: Any) -> Any:

@@ -211,7 +211,7 @@ class Engine:
             and len(entry) == 6
             and entry[0] == envelope.MAGIC
             and now < entry[5]  # envelope.SOFT
-            and _tokens_match(entry[2], gkeys, found)
+            and envelope.tokens_match(entry[2], gkeys, found)
             and not envelope.draws_early(entry, now, self._resolved.beta)
         ):
             # what judge() says of a stored envelope, without building an Envelope
@@ -429,15 +429,6 @@ class Engine:
 
 _MEMO_SIZE = 4096
 _PLAIN_STR = 256  # longer strings are keyed each time (the memo holds its keys)
-
-
-def _tokens_match(tokens: tuple[Any, ...], gkeys: tuple[str, ...], found: dict[str, Any]) -> bool:
-    if len(tokens) != len(gkeys):
-        return False
-    for gkey, token in zip(gkeys, tokens, strict=False):  # noqa: SIM110 (all() is slower here)
-        if found.get(gkey) != token:
-            return False
-    return True
 
 
 def _plain(args: tuple[Any, ...]) -> bool:
